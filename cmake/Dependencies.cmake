@@ -1,0 +1,18 @@
+# Every library comes from Debian 12's -dev packages (scripts/install-deps.sh installs them).
+find_package(PkgConfig REQUIRED)
+find_package(Threads REQUIRED)
+find_package(CURL 7.88 REQUIRED)
+find_package(OpenSSL 3.0 REQUIRED)
+find_package(fmt 9 REQUIRED)
+find_package(nlohmann_json 3.11 REQUIRED)
+find_package(RapidJSON REQUIRED)
+find_package(CLI11 2.1 REQUIRED)
+find_package(pugixml REQUIRED)
+find_package(tomlplusplus 3 REQUIRED)
+pkg_check_modules(ZSTD REQUIRED IMPORTED_TARGET libzstd)
+pkg_check_modules(LIBARCHIVE REQUIRED IMPORTED_TARGET libarchive>=3.6)
+# Debian builds cpp-httplib as a shared library; pkg-config carries its compile definitions.
+pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
+if(CSNAP_BUILD_TESTS)
+  find_package(GTest REQUIRED)
+endif()

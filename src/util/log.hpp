@@ -1,0 +1,49 @@
+#pragma once
+// Logging in the original tool's line format, `2016/07/08 12:01:47 [INFO] message`, or one JSON
+// object a line with `--log-format json`. Lines go to stderr (or a chosen stream); the output of
+// commands goes to stdout.
+
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <string>
+#include <string_view>
+
+namespace csnap::log {
+
+enum class Level { debug = 0, info = 1, warn = 2, error = 3 };
+enum class Format { text, json };
+
+// Parses "debug", "info", "warn"/"warning", "error" (any case).
+bool parse_level(std::string_view text, Level& level);
+bool parse_format(std::string_view text, Format& format);
+
+void set_level(Level level);
+void set_format(Format format);
+void set_output(std::FILE* stream);
+Level level();
+
+// Every later log line has each occurrence of `secret` replaced by **redacted**: a second line of
+// defence behind the Secret type. Values shorter than 4 bytes are ignored.
+void register_secret(std::string_view secret);
+
+void write(Level level, std::string_view message);
+
+template <typename... Args>
+void debug(fmt::format_string<Args...> format, Args&&... args) {
+  if (level() <= Level::debug) write(Level::debug, fmt::format(format, std::forward<Args>(args)...));
+}
+template <typename... Args>
+void info(fmt::format_string<Args...> format, Args&&... args) {
+  if (level() <= Level::info) write(Level::info, fmt::format(format, std::forward<Args>(args)...));
+}
+template <typename... Args>
+void warn(fmt::format_string<Args...> format, Args&&... args) {
+  if (level() <= Level::warn) write(Level::warn, fmt::format(format, std::forward<Args>(args)...));
+}
+template <typename... Args>
+void error(fmt::format_string<Args...> format, Args&&... args) {
+  write(Level::error, fmt::format(format, std::forward<Args>(args)...));
+}
+
+}  // namespace csnap::log

@@ -1,0 +1,40 @@
+#pragma once
+// A secret (token, password, key) that never prints: formatting or streaming it gives
+// "**redacted**". Only `reveal()` gives the value, at the one place that must send it.
+
+#include <fmt/format.h>
+
+#include <ostream>
+#include <string>
+#include <utility>
+
+namespace csnap {
+
+class Secret {
+ public:
+  static constexpr std::string_view redacted = "**redacted**";
+
+  Secret() = default;
+  explicit Secret(std::string value) : value_(std::move(value)) {}
+
+  const std::string& reveal() const { return value_; }
+  bool empty() const { return value_.empty(); }
+
+  friend std::ostream& operator<<(std::ostream& out, const Secret& /*secret*/) {
+    return out << redacted;
+  }
+  friend bool operator==(const Secret&, const Secret&) = default;
+
+ private:
+  std::string value_;
+};
+
+}  // namespace csnap
+
+template <>
+struct fmt::formatter<csnap::Secret> : fmt::formatter<std::string_view> {
+  template <typename FormatContext>
+  auto format(const csnap::Secret& /*secret*/, FormatContext& ctx) const {
+    return fmt::formatter<std::string_view>::format(csnap::Secret::redacted, ctx);
+  }
+};
