@@ -1,0 +1,424 @@
+#include "config/options.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <cstdlib>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <toml++/toml.h>
+
+#include "util/file.hpp"
+
+namespace csnap::config {
+namespace {
+
+using enum OptionType;
+
+constexpr unsigned storage_commands = scope_backup | scope_restore | scope_storage;
+
+// clang-format off
+constexpr OptionSpec options[] = {
+  // General
+  {"config", "CONSUL_SNAPSHOT_CONFIG", "", path, "",
+   "configuration file (JSON or TOML) with the keys of this table"},
+  {"log-level", "CONSUL_SNAPSHOT_LOG_LEVEL", "log.level", choice, "info",
+   "debug, info, warn or error", scope_global, "debug|info|warn|error"},
+  {"log-format", "CONSUL_SNAPSHOT_LOG_FORMAT", "log.format", choice, "text",
+   "text (the original tool's lines) or json (one object a line)", scope_global, "text|json"},
+
+  // Consul client: the variables of Consul's own CLI and API client.
+  {"consul-addr", "CONSUL_HTTP_ADDR", "consul.address", string, "127.0.0.1:8500",
+   "Consul HTTP address: host:port, http://host:port, https://host:port or unix:///path"},
+  {"consul-token", "CONSUL_HTTP_TOKEN", "consul.token", secret, "",
+   "ACL token (environment or config file only)", scope_global, "", false},
+  {"consul-token-file", "CONSUL_HTTP_TOKEN_FILE", "consul.token_file", path, "",
+   "file that holds the ACL token"},
+  {"consul-http-auth", "CONSUL_HTTP_AUTH", "consul.http_auth", secret, "",
+   "HTTP basic auth as user:password (environment or config file only)", scope_global, "", false},
+  {"consul-ssl", "CONSUL_HTTP_SSL", "consul.ssl", boolean, "false",
+   "use HTTPS with a host:port address"},
+  {"consul-ssl-verify", "CONSUL_HTTP_SSL_VERIFY", "consul.ssl_verify", boolean, "true",
+   "verify Consul's TLS certificate"},
+  {"consul-cacert", "CONSUL_CACERT", "consul.ca_file", path, "",
+   "CA certificate file for Consul's TLS certificate"},
+  {"consul-capath", "CONSUL_CAPATH", "consul.ca_path", path, "",
+   "directory of CA certificates"},
+  {"consul-client-cert", "CONSUL_CLIENT_CERT", "consul.client_cert", path, "",
+   "client certificate for mutual TLS"},
+  {"consul-client-key", "CONSUL_CLIENT_KEY", "consul.client_key", path, "",
+   "client key for mutual TLS"},
+  {"consul-tls-server-name", "CONSUL_TLS_SERVER_NAME", "consul.tls_server_name", string, "",
+   "server name to verify Consul's certificate against"},
+  {"consul-timeout", "CONSUL_SNAPSHOT_CONSUL_TIMEOUT", "consul.timeout", duration, "60s",
+   "timeout of one request to Consul"},
+
+  // Storage and layout
+  {"local-dir", "LOCAL_DIR", "local.dir", path, "./consul-snapshots",
+   "directory that holds the backups", storage_commands},
+  {"local-backup-file", "LOCAL_BACKUP_FILE", "local.backup_file", string, "",
+   "backup in the local directory to restore (the original tool's variable)", scope_restore},
+  {"upload-prefix", "CONSUL_SNAPSHOT_UPLOAD_PREFIX", "storage.prefix", string, "backups",
+   "prefix of every backup's key", storage_commands},
+  {"tmp-dir", "SNAPSHOT_TMP_DIR", "tmp_dir", path, "/tmp",
+   "directory for temporary files", storage_commands},
+  {"compression", "CONSUL_SNAPSHOT_COMPRESSION", "backup.compression", choice, "zstd",
+   "zstd or gzip", scope_backup, "zstd|gzip"},
+  {"hostname", "CONSUL_SNAPSHOT_HOSTNAME", "backup.hostname", string, "",
+   "host name in backup keys (default: this machine's)", scope_backup},
+  {"interval", "BACKUPINTERVAL", "backup.interval", duration, "60",
+   "time between backups of the daemon (seconds, or 90s, 15m, 1h)", scope_backup},
+
+  // Restore
+  {"dry-run", "LOCAL_DRY_RUN", "restore.dry_run", boolean, "false",
+   "verify the backup and say what would be restored, without writing", scope_restore},
+  {"yes", "CONSUL_SNAPSHOT_ASSUME_YES", "restore.yes", boolean, "false",
+   "restore without asking (required when not on a terminal)", scope_restore},
+
+  // The original tool's remote storage and encryption: recognised, not implemented yet.
+  {"s3-bucket", "S3BUCKET", "s3.bucket", string, "", "S3 bucket", storage_commands, "", true,
+   "S3 storage"},
+  {"s3-region", "S3REGION", "s3.region", string, "", "S3 region", storage_commands, "", true,
+   "S3 storage"},
+  {"s3-endpoint", "S3ENDPOINT", "s3.endpoint", string, "", "S3 endpoint", storage_commands, "",
+   true, "S3 storage"},
+  {"s3-sse", "CONSUL_SNAPSHOT_S3_SSE", "s3.sse", string, "", "S3 server-side encryption",
+   storage_commands, "", true, "S3 server-side encryption"},
+  {"s3-sse-kms-key-id", "CONSUL_SNAPSHOT_S3_SSE_KMS_KEY_ID", "s3.sse_kms_key_id", string, "",
+   "KMS key for S3 server-side encryption", storage_commands, "", true, "S3 server-side encryption"},
+  {"gcs-bucket", "GCSBUCKET", "gcs.bucket", string, "", "Google Cloud Storage bucket",
+   storage_commands, "", true, "Google Cloud Storage"},
+  {"crypto-password", "CRYPTO_PASSWORD", "crypto.password", secret, "",
+   "passphrase that encrypts backups (environment or config file only)", storage_commands, "",
+   false, "encryption"},
+};
+// clang-format on
+
+std::string lower(std::string_view text) {
+  std::string out(text);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+bool in_choices(std::string_view choices, std::string_view value) {
+  while (!choices.empty()) {
+    auto bar = choices.find('|');
+    auto choice = choices.substr(0, bar);
+    if (choice == value) return true;
+    if (bar == std::string_view::npos) break;
+    choices.remove_prefix(bar + 1);
+  }
+  return false;
+}
+
+std::string describe_source(const OptionSpec& spec, Source source) {
+  switch (source) {
+    case Source::flag:
+      return fmt::format("--{}", spec.name);
+    case Source::env:
+      return std::string(spec.env);
+    case Source::file:
+      return fmt::format("config file key {}", spec.file_key);
+    default:
+      return fmt::format("default of --{}", spec.name);
+  }
+}
+
+Status validate(const OptionSpec& spec, const std::string& value, Source source) {
+  auto fail = [&](std::string_view why) {
+    return Error(ErrorKind::invalid_argument,
+                 fmt::format("{}: {} (from {})", spec.name, why, describe_source(spec, source)));
+  };
+  switch (spec.type) {
+    case integer: {
+      std::int64_t parsed = 0;
+      auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), parsed);
+      if (ec != std::errc() || end != value.data() + value.size()) {
+        return fail(fmt::format("'{}' is not a whole number", value));
+      }
+      break;
+    }
+    case boolean:
+      if (!parse_bool(value)) return fail(fmt::format("'{}' is not true or false", value));
+      break;
+    case duration: {
+      auto parsed = parse_duration(value);
+      if (!parsed) {
+        return fail(fmt::format("'{}' is not a duration (seconds, or like 90s, 15m, 1h)", value));
+      }
+      if (parsed->count() <= 0) return fail("must be longer than zero");
+      break;
+    }
+    case choice:
+      if (!in_choices(spec.choices, value)) {
+        return fail(fmt::format("'{}' is not one of {}", value, spec.choices));
+      }
+      break;
+    case string:
+    case path:
+    case secret:
+      break;
+  }
+  return {};
+}
+
+void flatten(const nlohmann::json& node, const std::string& prefix,
+             std::map<std::string, std::string, std::less<>>& out) {
+  if (node.is_object()) {
+    for (const auto& [key, child] : node.items()) {
+      flatten(child, prefix.empty() ? key : prefix + "." + key, out);
+    }
+  } else if (node.is_string()) {
+    out[prefix] = node.get<std::string>();
+  } else if (!node.is_null()) {
+    out[prefix] = node.dump();
+  }
+}
+
+void flatten(const toml::table& table, const std::string& prefix,
+             std::map<std::string, std::string, std::less<>>& out) {
+  for (const auto& [key, node] : table) {
+    std::string name = prefix.empty() ? std::string(key.str()) : prefix + "." + std::string(key.str());
+    if (const auto* child = node.as_table()) {
+      flatten(*child, name, out);
+    } else if (const auto* text = node.as_string()) {
+      out[name] = text->get();
+    } else if (const auto* number = node.as_integer()) {
+      out[name] = std::to_string(number->get());
+    } else if (const auto* flag = node.as_boolean()) {
+      out[name] = flag->get() ? "true" : "false";
+    }
+  }
+}
+
+using FlatMap = std::map<std::string, std::string, std::less<>>;
+
+Result<FlatMap> read_config_file(const std::string& path) {
+  auto text = read_file(path);
+  if (!text.ok()) {
+    return Error(ErrorKind::invalid_argument,
+                 fmt::format("config file: {}", text.error().message()));
+  }
+  FlatMap out;
+  auto first = text->find_first_not_of(" \t\r\n");
+  bool looks_json = first != std::string::npos && (*text)[first] == '{';
+  if (looks_json) {
+    auto parsed = nlohmann::json::parse(*text, nullptr, false);
+    if (parsed.is_discarded() || !parsed.is_object()) {
+      return Error(ErrorKind::invalid_argument,
+                   fmt::format("config file {}: not a valid JSON object", path));
+    }
+    flatten(parsed, "", out);
+  } else {
+    try {
+      auto table = toml::parse(*text, path);
+      flatten(table, "", out);
+    } catch (const toml::parse_error& error) {
+      return Error(ErrorKind::invalid_argument,
+                   fmt::format("config file {}: not valid TOML or JSON: {} (line {})", path,
+                               error.description(), error.source().begin.line));
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::span<const OptionSpec> option_table() { return options; }
+
+const OptionSpec* find_option(std::string_view name) {
+  for (const auto& spec : options) {
+    if (spec.name == name) return &spec;
+  }
+  return nullptr;
+}
+
+std::string_view to_string(Source source) {
+  switch (source) {
+    case Source::none:
+      return "unset";
+    case Source::default_value:
+      return "default";
+    case Source::file:
+      return "config file";
+    case Source::env:
+      return "environment";
+    case Source::flag:
+      return "flag";
+  }
+  return "unset";
+}
+
+std::optional<bool> parse_bool(std::string_view text) {
+  auto value = lower(text);
+  if (value == "1" || value == "true" || value == "yes" || value == "on") return true;
+  if (value == "0" || value == "false" || value == "no" || value == "off") return false;
+  return std::nullopt;
+}
+
+std::optional<std::chrono::seconds> parse_duration(std::string_view text) {
+  if (text.empty()) return std::nullopt;
+  std::int64_t total = 0;
+  bool bare = text.find_first_not_of("0123456789") == std::string_view::npos;
+  if (bare) {
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), total);
+    if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+    return std::chrono::seconds(total);
+  }
+  while (!text.empty()) {
+    if (text.front() < '0' || text.front() > '9') return std::nullopt;
+    std::int64_t number = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), number);
+    if (ec != std::errc() || end == text.data()) return std::nullopt;
+    text.remove_prefix(static_cast<std::size_t>(end - text.data()));
+    if (text.empty()) return std::nullopt;  // "1h30" has no unit on its last part
+    std::int64_t unit = 0;
+    switch (text.front()) {
+      case 's':
+        unit = 1;
+        break;
+      case 'm':
+        unit = 60;
+        break;
+      case 'h':
+        unit = 3600;
+        break;
+      case 'd':
+        unit = 86400;
+        break;
+      default:
+        return std::nullopt;
+    }
+    text.remove_prefix(1);
+    if (number > (INT64_MAX - total) / unit) return std::nullopt;
+    total += number * unit;
+  }
+  return std::chrono::seconds(total);
+}
+
+const Config::Value* Config::find(std::string_view name) const {
+  auto it = values_.find(name);
+  return it == values_.end() ? nullptr : &it->second;
+}
+
+bool Config::is_set(std::string_view name) const {
+  const auto* value = find(name);
+  return value != nullptr && value->source != Source::none &&
+         value->source != Source::default_value;
+}
+
+Source Config::source(std::string_view name) const {
+  const auto* value = find(name);
+  return value == nullptr ? Source::none : value->source;
+}
+
+std::string Config::string(std::string_view name) const {
+  const auto* value = find(name);
+  return value == nullptr ? std::string() : value->text;
+}
+
+std::int64_t Config::integer(std::string_view name) const {
+  auto text = string(name);
+  std::int64_t out = 0;
+  std::from_chars(text.data(), text.data() + text.size(), out);
+  return out;
+}
+
+bool Config::boolean(std::string_view name) const {
+  return parse_bool(string(name)).value_or(false);
+}
+
+std::chrono::seconds Config::duration(std::string_view name) const {
+  return parse_duration(string(name)).value_or(std::chrono::seconds(0));
+}
+
+Secret Config::secret(std::string_view name) const { return Secret(string(name)); }
+
+std::string Config::describe() const {
+  std::string out;
+  for (const auto& spec : options) {
+    const auto* value = find(spec.name);
+    if (value == nullptr || value->source == Source::none) continue;
+    std::string shown = spec.type == OptionType::secret ? std::string(Secret::redacted) : value->text;
+    out += fmt::format("{} = {} ({})\n", spec.name, shown, to_string(value->source));
+  }
+  return out;
+}
+
+Result<Config> resolve(const ResolveInput& input) {
+  auto getenv = input.getenv;
+  if (!getenv) {
+    getenv = [](std::string_view name) -> std::optional<std::string> {
+      const char* value = std::getenv(std::string(name).c_str());
+      if (value == nullptr) return std::nullopt;
+      return std::string(value);
+    };
+  }
+
+  for (const auto& [name, value] : input.flags) {
+    const auto* spec = find_option(name);
+    if (spec == nullptr) {
+      return Error(ErrorKind::invalid_argument, fmt::format("unknown option --{}", name));
+    }
+    if (!spec->flag_allowed) {
+      return Error(ErrorKind::invalid_argument,
+                   fmt::format("--{} is not accepted on the command line, where every user of "
+                               "this machine can read it: set {} or use a config file",
+                               name, spec->env));
+    }
+  }
+
+  std::string config_path = input.config_file;
+  if (config_path.empty()) {
+    if (auto it = input.flags.find("config"); it != input.flags.end()) {
+      config_path = it->second;
+    } else if (auto env = getenv("CONSUL_SNAPSHOT_CONFIG"); env && !env->empty()) {
+      config_path = *env;
+    }
+  }
+  FlatMap file_values;
+  if (!config_path.empty()) {
+    CSNAP_ASSIGN_OR_RETURN(file_values, read_config_file(config_path));
+    for (const auto& [key, value] : file_values) {
+      bool known = std::any_of(std::begin(options), std::end(options),
+                               [&](const OptionSpec& spec) { return spec.file_key == key; });
+      if (!known) {
+        return Error(ErrorKind::invalid_argument,
+                     fmt::format("config file {}: unknown key '{}'", config_path, key));
+      }
+    }
+  }
+
+  Config config;
+  for (const auto& spec : options) {
+    Config::Value value;
+    if (auto it = input.flags.find(spec.name); it != input.flags.end()) {
+      value = {it->second, Source::flag};
+    } else if (auto env = spec.env.empty() ? std::nullopt : getenv(spec.env);
+               env && !env->empty()) {  // VAR= counts as unset, as in Consul's own CLI
+      value = {*env, Source::env};
+    } else if (auto file = file_values.find(spec.file_key);
+               !spec.file_key.empty() && file != file_values.end()) {
+      value = {file->second, Source::file};
+    } else if (!spec.default_value.empty()) {
+      value = {std::string(spec.default_value), Source::default_value};
+    }
+    if (value.source == Source::none) continue;
+    if (value.source != Source::default_value && !value.text.empty() && !spec.unsupported.empty() &&
+        (spec.scope & input.scope) != 0) {
+      return Error(ErrorKind::invalid_argument,
+                   fmt::format("{} is set, but {} is not available in this version of "
+                               "consul-snapshot yet; unset it (backups would not be what you "
+                               "asked for)",
+                               describe_source(spec, value.source), spec.unsupported));
+    }
+    CSNAP_TRY(validate(spec, value.text, value.source));
+    config.set(spec.name, std::move(value));
+  }
+  return config;
+}
+
+}  // namespace csnap::config

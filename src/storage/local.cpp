@@ -1,0 +1,133 @@
+#include "storage/local.hpp"
+
+#include <fmt/format.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <chrono>
+#include <system_error>
+
+#include "util/file.hpp"
+
+namespace csnap::storage {
+namespace {
+
+namespace fs = std::filesystem;
+
+bool is_temporary(const fs::path& path) {
+  auto name = path.filename().string();
+  return name.starts_with('.') && name.ends_with(".tmp");
+}
+
+class LocalUpload final : public Upload {
+ public:
+  LocalUpload(TempFile temp, FileSink sink, fs::path target)
+      : temp_(std::move(temp)), sink_(std::move(sink)), target_(std::move(target)) {}
+
+  using ByteSink::write;
+  Status write(std::span<const std::byte> data) override { return sink_.write(data); }
+
+  Status finish() override {
+    CSNAP_TRY(sink_.finish());
+    std::error_code error;
+    fs::rename(temp_.path(), target_, error);
+    if (error) {
+      return Error(ErrorKind::io, fmt::format("renaming {} to {}: {}", temp_.path().string(),
+                                              target_.string(), error.message()));
+    }
+    temp_.release();
+    return sync_parent_directory(target_);
+  }
+
+ private:
+  TempFile temp_;
+  FileSink sink_;
+  fs::path target_;
+};
+
+// Creates `directory` and its parents with mode 0700 where missing.
+Status make_directories(const fs::path& directory) {
+  std::error_code error;
+  fs::create_directories(directory, error);
+  if (error) {
+    return Error(error == std::errc::permission_denied ? ErrorKind::permission_denied
+                                                       : ErrorKind::io,
+                 fmt::format("creating directory {}: {}", directory.string(), error.message()));
+  }
+  return {};
+}
+
+}  // namespace
+
+std::string LocalBackend::describe() const {
+  std::error_code error;
+  auto absolute = fs::absolute(root_, error);
+  return "file://" + (error ? root_.string() : absolute.lexically_normal().string());
+}
+
+Result<std::unique_ptr<Upload>> LocalBackend::put(std::string_view key) {
+  CSNAP_TRY(validate_key(key));
+  fs::path target = root_ / fs::path(std::string(key));
+  CSNAP_TRY(make_directories(target.parent_path()));
+  CSNAP_ASSIGN_OR_RETURN(auto temp, TempFile::create(target.parent_path(),
+                                                     target.filename().string()));
+  CSNAP_ASSIGN_OR_RETURN(auto sink, FileSink::create(temp.path(), /*truncate=*/true));
+  return std::unique_ptr<Upload>(
+      std::make_unique<LocalUpload>(std::move(temp), std::move(sink), std::move(target)));
+}
+
+Result<std::unique_ptr<ByteSource>> LocalBackend::get(std::string_view key) {
+  CSNAP_TRY(validate_key(key));
+  CSNAP_ASSIGN_OR_RETURN(auto source, FileSource::open(root_ / fs::path(std::string(key))));
+  return std::unique_ptr<ByteSource>(std::make_unique<FileSource>(std::move(source)));
+}
+
+Result<ObjectInfo> LocalBackend::stat(std::string_view key) {
+  CSNAP_TRY(validate_key(key));
+  auto path = root_ / fs::path(std::string(key));
+  struct ::stat info {};
+  if (::stat(path.c_str(), &info) != 0) return errno_error(fmt::format("stat {}", path.string()));
+  if (!S_ISREG(info.st_mode)) {
+    return Error(ErrorKind::not_found, fmt::format("{} is not a backup file", path.string()));
+  }
+  return ObjectInfo{std::string(key), static_cast<std::uint64_t>(info.st_size), info.st_mtime};
+}
+
+Result<std::vector<ObjectInfo>> LocalBackend::list(std::string_view prefix) {
+  std::vector<ObjectInfo> out;
+  std::error_code error;
+  if (!fs::exists(root_, error)) return out;
+  fs::recursive_directory_iterator it(root_, error), end;
+  if (error) {
+    return Error(ErrorKind::io, fmt::format("listing {}: {}", root_.string(), error.message()));
+  }
+  for (; it != end; it.increment(error)) {
+    if (error) {
+      return Error(ErrorKind::io, fmt::format("listing {}: {}", root_.string(), error.message()));
+    }
+    if (!it->is_regular_file(error) || is_temporary(it->path())) continue;
+    auto key = it->path().lexically_relative(root_).generic_string();
+    if (!key.starts_with(prefix)) continue;
+    struct ::stat info {};
+    if (::stat(it->path().c_str(), &info) != 0) continue;  // removed while listing
+    out.push_back({key, static_cast<std::uint64_t>(info.st_size), info.st_mtime});
+  }
+  std::sort(out.begin(), out.end(),
+            [](const ObjectInfo& a, const ObjectInfo& b) { return a.key < b.key; });
+  return out;
+}
+
+Status LocalBackend::remove(std::string_view key) {
+  CSNAP_TRY(validate_key(key));
+  auto path = root_ / fs::path(std::string(key));
+  std::error_code error;
+  if (!fs::remove(path, error) && !error) {
+    return Error(ErrorKind::not_found, fmt::format("{} does not exist", path.string()));
+  }
+  if (error) {
+    return Error(ErrorKind::io, fmt::format("removing {}: {}", path.string(), error.message()));
+  }
+  return {};
+}
+
+}  // namespace csnap::storage
