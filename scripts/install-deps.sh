@@ -8,7 +8,7 @@ packages=(
   # toolchain
   build-essential cmake ninja-build ccache pkg-config clang-format clang-tidy
   # libraries
-  libcurl4-openssl-dev libssl-dev libzstd-dev libarchive-dev rapidjson-dev nlohmann-json3-dev
+  libcurl4-openssl-dev libssl-dev zlib1g-dev libzstd-dev libarchive-dev rapidjson-dev nlohmann-json3-dev
   libcli11-dev libspdlog-dev libfmt-dev libpugixml-dev libtomlplusplus-dev prometheus-cpp-dev
   libcpp-httplib-dev libgtest-dev libgmock-dev libbenchmark-dev
   # independent checkers used by the tests

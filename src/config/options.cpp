@@ -1,12 +1,12 @@
 #include "config/options.hpp"
 
-#include <fmt/format.h>
-
 #include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <cstdlib>
 #include <filesystem>
+
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 #include <toml++/toml.h>
 
@@ -107,8 +107,10 @@ bool in_choices(std::string_view choices, std::string_view value) {
   while (!choices.empty()) {
     auto bar = choices.find('|');
     auto choice = choices.substr(0, bar);
-    if (choice == value) return true;
-    if (bar == std::string_view::npos) break;
+    if (choice == value)
+      return true;
+    if (bar == std::string_view::npos)
+      break;
     choices.remove_prefix(bar + 1);
   }
   return false;
@@ -142,14 +144,16 @@ Status validate(const OptionSpec& spec, const std::string& value, Source source)
       break;
     }
     case boolean:
-      if (!parse_bool(value)) return fail(fmt::format("'{}' is not true or false", value));
+      if (!parse_bool(value))
+        return fail(fmt::format("'{}' is not true or false", value));
       break;
     case duration: {
       auto parsed = parse_duration(value);
       if (!parsed) {
         return fail(fmt::format("'{}' is not a duration (seconds, or like 90s, 15m, 1h)", value));
       }
-      if (parsed->count() <= 0) return fail("must be longer than zero");
+      if (parsed->count() <= 0)
+        return fail("must be longer than zero");
       break;
     }
     case choice:
@@ -181,7 +185,8 @@ void flatten(const nlohmann::json& node, const std::string& prefix,
 void flatten(const toml::table& table, const std::string& prefix,
              std::map<std::string, std::string, std::less<>>& out) {
   for (const auto& [key, node] : table) {
-    std::string name = prefix.empty() ? std::string(key.str()) : prefix + "." + std::string(key.str());
+    std::string name =
+        prefix.empty() ? std::string(key.str()) : prefix + "." + std::string(key.str());
     if (const auto* child = node.as_table()) {
       flatten(*child, name, out);
     } else if (const auto* text = node.as_string()) {
@@ -227,11 +232,14 @@ Result<FlatMap> read_config_file(const std::string& path) {
 
 }  // namespace
 
-std::span<const OptionSpec> option_table() { return options; }
+std::span<const OptionSpec> option_table() {
+  return options;
+}
 
 const OptionSpec* find_option(std::string_view name) {
   for (const auto& spec : options) {
-    if (spec.name == name) return &spec;
+    if (spec.name == name)
+      return &spec;
   }
   return nullptr;
 }
@@ -254,27 +262,34 @@ std::string_view to_string(Source source) {
 
 std::optional<bool> parse_bool(std::string_view text) {
   auto value = lower(text);
-  if (value == "1" || value == "true" || value == "yes" || value == "on") return true;
-  if (value == "0" || value == "false" || value == "no" || value == "off") return false;
+  if (value == "1" || value == "true" || value == "yes" || value == "on")
+    return true;
+  if (value == "0" || value == "false" || value == "no" || value == "off")
+    return false;
   return std::nullopt;
 }
 
 std::optional<std::chrono::seconds> parse_duration(std::string_view text) {
-  if (text.empty()) return std::nullopt;
+  if (text.empty())
+    return std::nullopt;
   std::int64_t total = 0;
   bool bare = text.find_first_not_of("0123456789") == std::string_view::npos;
   if (bare) {
     auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), total);
-    if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+    if (ec != std::errc() || end != text.data() + text.size())
+      return std::nullopt;
     return std::chrono::seconds(total);
   }
   while (!text.empty()) {
-    if (text.front() < '0' || text.front() > '9') return std::nullopt;
+    if (text.front() < '0' || text.front() > '9')
+      return std::nullopt;
     std::int64_t number = 0;
     auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), number);
-    if (ec != std::errc() || end == text.data()) return std::nullopt;
+    if (ec != std::errc() || end == text.data())
+      return std::nullopt;
     text.remove_prefix(static_cast<std::size_t>(end - text.data()));
-    if (text.empty()) return std::nullopt;  // "1h30" has no unit on its last part
+    if (text.empty())
+      return std::nullopt;  // "1h30" has no unit on its last part
     std::int64_t unit = 0;
     switch (text.front()) {
       case 's':
@@ -293,7 +308,8 @@ std::optional<std::chrono::seconds> parse_duration(std::string_view text) {
         return std::nullopt;
     }
     text.remove_prefix(1);
-    if (number > (INT64_MAX - total) / unit) return std::nullopt;
+    if (number > (INT64_MAX - total) / unit)
+      return std::nullopt;
     total += number * unit;
   }
   return std::chrono::seconds(total);
@@ -335,14 +351,18 @@ std::chrono::seconds Config::duration(std::string_view name) const {
   return parse_duration(string(name)).value_or(std::chrono::seconds(0));
 }
 
-Secret Config::secret(std::string_view name) const { return Secret(string(name)); }
+Secret Config::secret(std::string_view name) const {
+  return Secret(string(name));
+}
 
 std::string Config::describe() const {
   std::string out;
   for (const auto& spec : options) {
     const auto* value = find(spec.name);
-    if (value == nullptr || value->source == Source::none) continue;
-    std::string shown = spec.type == OptionType::secret ? std::string(Secret::redacted) : value->text;
+    if (value == nullptr || value->source == Source::none)
+      continue;
+    std::string shown =
+        spec.type == OptionType::secret ? std::string(Secret::redacted) : value->text;
     out += fmt::format("{} = {} ({})\n", spec.name, shown, to_string(value->source));
   }
   return out;
@@ -353,7 +373,8 @@ Result<Config> resolve(const ResolveInput& input) {
   if (!getenv) {
     getenv = [](std::string_view name) -> std::optional<std::string> {
       const char* value = std::getenv(std::string(name).c_str());
-      if (value == nullptr) return std::nullopt;
+      if (value == nullptr)
+        return std::nullopt;
       return std::string(value);
     };
   }
@@ -406,7 +427,8 @@ Result<Config> resolve(const ResolveInput& input) {
     } else if (!spec.default_value.empty()) {
       value = {std::string(spec.default_value), Source::default_value};
     }
-    if (value.source == Source::none) continue;
+    if (value.source == Source::none)
+      continue;
     if (value.source != Source::default_value && !value.text.empty() && !spec.unsupported.empty() &&
         (spec.scope & input.scope) != 0) {
       return Error(ErrorKind::invalid_argument,
@@ -419,6 +441,31 @@ Result<Config> resolve(const ResolveInput& input) {
     config.set(spec.name, std::move(value));
   }
   return config;
+}
+
+}  // namespace csnap::config
+
+namespace csnap::config {
+
+std::string reference_markdown() {
+  std::string out =
+      "| flag | environment | file key | default | description |\n"
+      "|---|---|---|---|---|\n";
+  for (const auto& spec : option_table()) {
+    std::string flag = spec.flag_allowed ? fmt::format("`--{}`", spec.name) : "(not a flag)";
+    std::string help(spec.help);
+    if (spec.type == OptionType::choice)
+      help += fmt::format(" (`{}`)", spec.choices);
+    if (!spec.unsupported.empty())
+      help += " **(not implemented yet: setting it is an error)**";
+    if (spec.type == OptionType::secret)
+      help += "; secret, shown as `**redacted**`";
+    out += fmt::format(
+        "| {} | {} | {} | {} | {} |\n", flag, spec.env.empty() ? "" : fmt::format("`{}`", spec.env),
+        spec.file_key.empty() ? "" : fmt::format("`{}`", spec.file_key),
+        spec.default_value.empty() ? "" : fmt::format("`{}`", spec.default_value), help);
+  }
+  return out;
 }
 
 }  // namespace csnap::config

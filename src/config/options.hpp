@@ -80,7 +80,7 @@ class Config {
 struct ResolveInput {
   std::map<std::string, std::string, std::less<>> flags;  // option name -> value given on argv
   std::function<std::optional<std::string>(std::string_view)> getenv;  // defaults to ::getenv
-  std::string config_file;                                            // "" for none
+  std::string config_file;                                             // "" for none
   unsigned scope = scope_global;
 };
 
@@ -92,5 +92,12 @@ Result<Config> resolve(const ResolveInput& input);
 std::optional<std::chrono::seconds> parse_duration(std::string_view text);
 // Parses true/false/1/0/yes/no/on/off (any case).
 std::optional<bool> parse_bool(std::string_view text);
+
+}  // namespace csnap::config
+
+namespace csnap::config {
+
+// The option table as a Markdown table, for docs/configuration.md (a test keeps them equal).
+std::string reference_markdown();
 
 }  // namespace csnap::config

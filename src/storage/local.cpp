@@ -1,11 +1,11 @@
 #include "storage/local.hpp"
 
-#include <fmt/format.h>
-#include <sys/stat.h>
-
 #include <algorithm>
 #include <chrono>
 #include <system_error>
+
+#include <fmt/format.h>
+#include <sys/stat.h>
 
 #include "util/file.hpp"
 
@@ -50,9 +50,9 @@ Status make_directories(const fs::path& directory) {
   std::error_code error;
   fs::create_directories(directory, error);
   if (error) {
-    return Error(error == std::errc::permission_denied ? ErrorKind::permission_denied
-                                                       : ErrorKind::io,
-                 fmt::format("creating directory {}: {}", directory.string(), error.message()));
+    return Error(
+        error == std::errc::permission_denied ? ErrorKind::permission_denied : ErrorKind::io,
+        fmt::format("creating directory {}: {}", directory.string(), error.message()));
   }
   return {};
 }
@@ -69,8 +69,8 @@ Result<std::unique_ptr<Upload>> LocalBackend::put(std::string_view key) {
   CSNAP_TRY(validate_key(key));
   fs::path target = root_ / fs::path(std::string(key));
   CSNAP_TRY(make_directories(target.parent_path()));
-  CSNAP_ASSIGN_OR_RETURN(auto temp, TempFile::create(target.parent_path(),
-                                                     target.filename().string()));
+  CSNAP_ASSIGN_OR_RETURN(auto temp,
+                         TempFile::create(target.parent_path(), target.filename().string()));
   CSNAP_ASSIGN_OR_RETURN(auto sink, FileSink::create(temp.path(), /*truncate=*/true));
   return std::unique_ptr<Upload>(
       std::make_unique<LocalUpload>(std::move(temp), std::move(sink), std::move(target)));
@@ -86,7 +86,8 @@ Result<ObjectInfo> LocalBackend::stat(std::string_view key) {
   CSNAP_TRY(validate_key(key));
   auto path = root_ / fs::path(std::string(key));
   struct ::stat info {};
-  if (::stat(path.c_str(), &info) != 0) return errno_error(fmt::format("stat {}", path.string()));
+  if (::stat(path.c_str(), &info) != 0)
+    return errno_error(fmt::format("stat {}", path.string()));
   if (!S_ISREG(info.st_mode)) {
     return Error(ErrorKind::not_found, fmt::format("{} is not a backup file", path.string()));
   }
@@ -96,7 +97,8 @@ Result<ObjectInfo> LocalBackend::stat(std::string_view key) {
 Result<std::vector<ObjectInfo>> LocalBackend::list(std::string_view prefix) {
   std::vector<ObjectInfo> out;
   std::error_code error;
-  if (!fs::exists(root_, error)) return out;
+  if (!fs::exists(root_, error))
+    return out;
   fs::recursive_directory_iterator it(root_, error), end;
   if (error) {
     return Error(ErrorKind::io, fmt::format("listing {}: {}", root_.string(), error.message()));
@@ -105,11 +107,14 @@ Result<std::vector<ObjectInfo>> LocalBackend::list(std::string_view prefix) {
     if (error) {
       return Error(ErrorKind::io, fmt::format("listing {}: {}", root_.string(), error.message()));
     }
-    if (!it->is_regular_file(error) || is_temporary(it->path())) continue;
+    if (!it->is_regular_file(error) || is_temporary(it->path()))
+      continue;
     auto key = it->path().lexically_relative(root_).generic_string();
-    if (!key.starts_with(prefix)) continue;
+    if (!key.starts_with(prefix))
+      continue;
     struct ::stat info {};
-    if (::stat(it->path().c_str(), &info) != 0) continue;  // removed while listing
+    if (::stat(it->path().c_str(), &info) != 0)
+      continue;  // removed while listing
     out.push_back({key, static_cast<std::uint64_t>(info.st_size), info.st_mtime});
   }
   std::sort(out.begin(), out.end(),

@@ -11,7 +11,8 @@ constexpr std::string_view alphabet =
 
 constexpr std::array<std::int8_t, 256> make_reverse() {
   std::array<std::int8_t, 256> table{};
-  for (auto& entry : table) entry = -1;
+  for (auto& entry : table)
+    entry = -1;
   for (std::size_t i = 0; i < alphabet.size(); ++i) {
     table[static_cast<unsigned char>(alphabet[i])] = static_cast<std::int8_t>(i);
   }
@@ -53,7 +54,8 @@ std::string encode(std::string_view bytes) {
 }
 
 std::optional<std::string> decode(std::string_view text) {
-  if (text.size() % 4 != 0) return std::nullopt;
+  if (text.size() % 4 != 0)
+    return std::nullopt;
   std::string out;
   out.reserve(text.size() / 4 * 3);
   for (std::size_t i = 0; i < text.size(); i += 4) {
@@ -67,20 +69,25 @@ std::optional<std::string> decode(std::string_view text) {
         ++padding;
         continue;
       }
-      if (padding > 0) return std::nullopt;  // data after padding
+      if (padding > 0)
+        return std::nullopt;  // data after padding
       values[j] = reverse[static_cast<unsigned char>(c)];
-      if (values[j] < 0) return std::nullopt;
+      if (values[j] < 0)
+        return std::nullopt;
     }
-    std::uint32_t group = static_cast<std::uint32_t>(values[0]) << 18 |
-                          static_cast<std::uint32_t>(values[1]) << 12 |
-                          static_cast<std::uint32_t>(values[2]) << 6 |
-                          static_cast<std::uint32_t>(values[3]);
+    std::uint32_t group =
+        static_cast<std::uint32_t>(values[0]) << 18 | static_cast<std::uint32_t>(values[1]) << 12 |
+        static_cast<std::uint32_t>(values[2]) << 6 | static_cast<std::uint32_t>(values[3]);
     out.push_back(static_cast<char>(group >> 16 & 0xff));
-    if (padding < 2) out.push_back(static_cast<char>(group >> 8 & 0xff));
-    if (padding < 1) out.push_back(static_cast<char>(group & 0xff));
+    if (padding < 2)
+      out.push_back(static_cast<char>(group >> 8 & 0xff));
+    if (padding < 1)
+      out.push_back(static_cast<char>(group & 0xff));
     // Canonical form: the bits dropped by padding must be zero.
-    if (padding == 1 && (group & 0xff) != 0) return std::nullopt;
-    if (padding == 2 && (group & 0xffff) != 0) return std::nullopt;
+    if (padding == 1 && (group & 0xff) != 0)
+      return std::nullopt;
+    if (padding == 2 && (group & 0xffff) != 0)
+      return std::nullopt;
   }
   return out;
 }

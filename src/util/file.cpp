@@ -1,27 +1,29 @@
 #include "util/file.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <cerrno>
 #include <cstring>
 #include <random>
 
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <unistd.h>
 
 namespace csnap {
 
 Error errno_error(std::string_view what) {
   int code = errno;
   ErrorKind kind = ErrorKind::io;
-  if (code == ENOENT) kind = ErrorKind::not_found;
-  if (code == EACCES || code == EPERM) kind = ErrorKind::permission_denied;
+  if (code == ENOENT)
+    kind = ErrorKind::not_found;
+  if (code == EACCES || code == EPERM)
+    kind = ErrorKind::permission_denied;
   return Error(kind, fmt::format("{}: {}", what, std::strerror(code)));
 }
 
 Result<FileSource> FileSource::open(const std::filesystem::path& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return errno_error(fmt::format("opening {}", path.string()));
+  if (fd < 0)
+    return errno_error(fmt::format("opening {}", path.string()));
   return FileSource(fd, path);
 }
 
@@ -30,7 +32,8 @@ FileSource::FileSource(FileSource&& other) noexcept
 
 FileSource& FileSource::operator=(FileSource&& other) noexcept {
   if (this != &other) {
-    if (fd_ >= 0) ::close(fd_);
+    if (fd_ >= 0)
+      ::close(fd_);
     fd_ = std::exchange(other.fd_, -1);
     path_ = std::move(other.path_);
   }
@@ -38,21 +41,25 @@ FileSource& FileSource::operator=(FileSource&& other) noexcept {
 }
 
 FileSource::~FileSource() {
-  if (fd_ >= 0) ::close(fd_);
+  if (fd_ >= 0)
+    ::close(fd_);
 }
 
 Result<std::size_t> FileSource::read(std::span<std::byte> buffer) {
   while (true) {
     ssize_t count = ::read(fd_, buffer.data(), buffer.size());
-    if (count >= 0) return static_cast<std::size_t>(count);
-    if (errno != EINTR) return errno_error(fmt::format("reading {}", path_.string()));
+    if (count >= 0)
+      return static_cast<std::size_t>(count);
+    if (errno != EINTR)
+      return errno_error(fmt::format("reading {}", path_.string()));
   }
 }
 
 Result<FileSink> FileSink::create(const std::filesystem::path& path, bool truncate) {
   int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (truncate ? O_TRUNC : O_EXCL);
   int fd = ::open(path.c_str(), flags, 0600);
-  if (fd < 0) return errno_error(fmt::format("creating {}", path.string()));
+  if (fd < 0)
+    return errno_error(fmt::format("creating {}", path.string()));
   return FileSink(fd, path);
 }
 
@@ -61,7 +68,8 @@ FileSink::FileSink(FileSink&& other) noexcept
 
 FileSink& FileSink::operator=(FileSink&& other) noexcept {
   if (this != &other) {
-    if (fd_ >= 0) ::close(fd_);
+    if (fd_ >= 0)
+      ::close(fd_);
     fd_ = std::exchange(other.fd_, -1);
     path_ = std::move(other.path_);
     written_ = other.written_;
@@ -70,15 +78,18 @@ FileSink& FileSink::operator=(FileSink&& other) noexcept {
 }
 
 FileSink::~FileSink() {
-  if (fd_ >= 0) ::close(fd_);
+  if (fd_ >= 0)
+    ::close(fd_);
 }
 
 Status FileSink::write(std::span<const std::byte> data) {
-  if (fd_ < 0) return Error(ErrorKind::internal, "write to a finished file sink");
+  if (fd_ < 0)
+    return Error(ErrorKind::internal, "write to a finished file sink");
   while (!data.empty()) {
     ssize_t count = ::write(fd_, data.data(), data.size());
     if (count < 0) {
-      if (errno == EINTR) continue;
+      if (errno == EINTR)
+        continue;
       return errno_error(fmt::format("writing {}", path_.string()));
     }
     data = data.subspan(static_cast<std::size_t>(count));
@@ -88,10 +99,13 @@ Status FileSink::write(std::span<const std::byte> data) {
 }
 
 Status FileSink::finish() {
-  if (fd_ < 0) return {};
-  if (::fsync(fd_) != 0) return errno_error(fmt::format("syncing {}", path_.string()));
+  if (fd_ < 0)
+    return {};
+  if (::fsync(fd_) != 0)
+    return errno_error(fmt::format("syncing {}", path_.string()));
   int fd = std::exchange(fd_, -1);
-  if (::close(fd) != 0) return errno_error(fmt::format("closing {}", path_.string()));
+  if (::close(fd) != 0)
+    return errno_error(fmt::format("closing {}", path_.string()));
   return {};
 }
 
@@ -118,7 +132,8 @@ TempFile::TempFile(TempFile&& other) noexcept : path_(std::move(other.path_)) {
 
 TempFile& TempFile::operator=(TempFile&& other) noexcept {
   if (this != &other) {
-    if (!path_.empty()) ::unlink(path_.c_str());
+    if (!path_.empty())
+      ::unlink(path_.c_str());
     path_ = std::move(other.path_);
     other.path_.clear();
   }
@@ -126,7 +141,8 @@ TempFile& TempFile::operator=(TempFile&& other) noexcept {
 }
 
 TempFile::~TempFile() {
-  if (!path_.empty()) ::unlink(path_.c_str());
+  if (!path_.empty())
+    ::unlink(path_.c_str());
 }
 
 Result<std::string> read_file(const std::filesystem::path& path) {
@@ -136,12 +152,15 @@ Result<std::string> read_file(const std::filesystem::path& path) {
 
 Status sync_parent_directory(const std::filesystem::path& path) {
   auto parent = path.parent_path();
-  if (parent.empty()) parent = ".";
+  if (parent.empty())
+    parent = ".";
   int fd = ::open(parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return errno_error(fmt::format("opening {}", parent.string()));
+  if (fd < 0)
+    return errno_error(fmt::format("opening {}", parent.string()));
   int rc = ::fsync(fd);
   ::close(fd);
-  if (rc != 0) return errno_error(fmt::format("syncing {}", parent.string()));
+  if (rc != 0)
+    return errno_error(fmt::format("syncing {}", parent.string()));
   return {};
 }
 

@@ -17,7 +17,8 @@ Result<std::string> read_all(ByteSource& source) {
   std::byte buffer[64 * 1024];
   while (true) {
     CSNAP_ASSIGN_OR_RETURN(std::size_t count, source.read(buffer));
-    if (count == 0) return out;
+    if (count == 0)
+      return out;
     out.append(reinterpret_cast<const char*>(buffer), count);
   }
 }

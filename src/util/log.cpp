@@ -1,13 +1,13 @@
 #include "util/log.hpp"
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <atomic>
 #include <cctype>
 #include <ctime>
 #include <mutex>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 namespace csnap::log {
 namespace {
@@ -87,8 +87,12 @@ bool parse_format(std::string_view text, Format& format) {
   return true;
 }
 
-void set_level(Level level) { state().level = level; }
-Level level() { return state().level; }
+void set_level(Level level) {
+  state().level = level;
+}
+Level level() {
+  return state().level;
+}
 
 void set_format(Format format) {
   std::lock_guard lock(state().mutex);
@@ -101,7 +105,8 @@ void set_output(std::FILE* stream) {
 }
 
 void register_secret(std::string_view secret) {
-  if (secret.size() < 4) return;
+  if (secret.size() < 4)
+    return;
   std::lock_guard lock(state().mutex);
   state().secrets.emplace_back(secret);
 }

@@ -3,11 +3,11 @@
 // object a line with `--log-format json`. Lines go to stderr (or a chosen stream); the output of
 // commands goes to stdout.
 
-#include <fmt/format.h>
-
 #include <cstdio>
 #include <string>
 #include <string_view>
+
+#include <fmt/format.h>
 
 namespace csnap::log {
 
@@ -31,15 +31,18 @@ void write(Level level, std::string_view message);
 
 template <typename... Args>
 void debug(fmt::format_string<Args...> format, Args&&... args) {
-  if (level() <= Level::debug) write(Level::debug, fmt::format(format, std::forward<Args>(args)...));
+  if (level() <= Level::debug)
+    write(Level::debug, fmt::format(format, std::forward<Args>(args)...));
 }
 template <typename... Args>
 void info(fmt::format_string<Args...> format, Args&&... args) {
-  if (level() <= Level::info) write(Level::info, fmt::format(format, std::forward<Args>(args)...));
+  if (level() <= Level::info)
+    write(Level::info, fmt::format(format, std::forward<Args>(args)...));
 }
 template <typename... Args>
 void warn(fmt::format_string<Args...> format, Args&&... args) {
-  if (level() <= Level::warn) write(Level::warn, fmt::format(format, std::forward<Args>(args)...));
+  if (level() <= Level::warn)
+    write(Level::warn, fmt::format(format, std::forward<Args>(args)...));
 }
 template <typename... Args>
 void error(fmt::format_string<Args...> format, Args&&... args) {

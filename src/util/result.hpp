@@ -49,8 +49,10 @@ class Error {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : state_(std::in_place_index<0>, std::move(value)) {}  // NOLINT(google-explicit-constructor)
-  Result(Error error) : state_(std::in_place_index<1>, std::move(error)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value)
+      : state_(std::in_place_index<0>, std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(Error error)
+      : state_(std::in_place_index<1>, std::move(error)) {}  // NOLINT(google-explicit-constructor)
 
   bool ok() const { return state_.index() == 0; }
   explicit operator bool() const { return ok(); }
@@ -118,7 +120,9 @@ class [[nodiscard]] Result<void> {
 
 using Status = Result<void>;
 
-inline Status ok_status() { return {}; }
+inline Status ok_status() {
+  return {};
+}
 
 }  // namespace csnap
 
@@ -126,11 +130,11 @@ inline Status ok_status() { return {}; }
 #define CSNAP_CONCAT(a, b) CSNAP_CONCAT_INNER(a, b)
 
 // Returns the error of `expr` (a Result) from the enclosing function.
-#define CSNAP_TRY(expr)                                          \
-  do {                                                           \
+#define CSNAP_TRY(expr)                                           \
+  do {                                                            \
     if (auto csnap_try_result = (expr); !csnap_try_result.ok()) { \
-      return std::move(csnap_try_result).error();                \
-    }                                                            \
+      return std::move(csnap_try_result).error();                 \
+    }                                                             \
   } while (false)
 
 // Returns the error of `expr` with `context` prefixed.

@@ -2,11 +2,11 @@
 // A secret (token, password, key) that never prints: formatting or streaming it gives
 // "**redacted**". Only `reveal()` gives the value, at the one place that must send it.
 
-#include <fmt/format.h>
-
 #include <ostream>
 #include <string>
 #include <utility>
+
+#include <fmt/format.h>
 
 namespace csnap {
 

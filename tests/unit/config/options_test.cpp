@@ -1,12 +1,12 @@
 #include "config/options.hpp"
 
-#include <gtest/gtest.h>
-
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <set>
+
+#include <gtest/gtest.h>
 
 namespace csnap::config {
 namespace {
@@ -18,7 +18,8 @@ ResolveInput input_with(Env env, std::map<std::string, std::string, std::less<>>
   input.flags = std::move(flags);
   input.getenv = [env = std::move(env)](std::string_view name) -> std::optional<std::string> {
     auto it = env.find(name);
-    if (it == env.end()) return std::nullopt;
+    if (it == env.end())
+      return std::nullopt;
     return it->second;
   };
   return input;
@@ -60,7 +61,8 @@ TEST(Options, FlagBeatsEnvBeatsFileBeatsDefault) {
 }
 
 TEST(Options, JsonConfigFile) {
-  auto file = write_temp("csnap-config.json", R"({"consul": {"ssl": true}, "backup": {"interval": "15m"}})");
+  auto file = write_temp("csnap-config.json",
+                         R"({"consul": {"ssl": true}, "backup": {"interval": "15m"}})");
   auto input = input_with({});
   input.config_file = file;
   auto config = resolve(input);
@@ -153,6 +155,22 @@ TEST(Options, TableIsConsistent) {
       EXPECT_FALSE(spec.flag_allowed) << spec.name;
     }
   }
+}
+
+}  // namespace
+}  // namespace csnap::config
+
+namespace csnap::config {
+namespace {
+
+TEST(Options, ConfigurationDocMatchesTheTable) {
+  std::ifstream doc(std::string(CSNAP_SOURCE_DIR) + "/docs/configuration.md");
+  ASSERT_TRUE(doc.good()) << "docs/configuration.md is missing";
+  std::string text((std::istreambuf_iterator<char>(doc)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find(reference_markdown()), std::string::npos)
+      << "docs/configuration.md is out of date; regenerate its table with "
+         "`consul-snapshot config-reference`:\n"
+      << reference_markdown();
 }
 
 }  // namespace

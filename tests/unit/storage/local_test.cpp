@@ -1,10 +1,10 @@
 #include "storage/local.hpp"
 
-#include <gtest/gtest.h>
-#include <sys/stat.h>
-
 #include <filesystem>
 #include <random>
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
 
 namespace csnap::storage {
 namespace {
@@ -14,8 +14,7 @@ namespace fs = std::filesystem;
 class LocalBackendTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    root_ = fs::temp_directory_path() /
-            ("csnap-local-" + std::to_string(std::random_device{}()));
+    root_ = fs::temp_directory_path() / ("csnap-local-" + std::to_string(std::random_device{}()));
     fs::create_directories(root_);
   }
   void TearDown() override { fs::remove_all(root_); }

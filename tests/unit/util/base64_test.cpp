@@ -19,7 +19,8 @@ TEST(Base64, Rfc4648Vectors) {
 
 TEST(Base64, EveryByteRoundTrips) {
   std::string all;
-  for (int i = 0; i < 256; ++i) all.push_back(static_cast<char>(i));
+  for (int i = 0; i < 256; ++i)
+    all.push_back(static_cast<char>(i));
   for (std::size_t cut = 0; cut < 4; ++cut) {
     auto part = all.substr(cut);
     auto encoded = base64::encode(part);
@@ -29,10 +30,10 @@ TEST(Base64, EveryByteRoundTrips) {
 }
 
 TEST(Base64, RejectsMalformed) {
-  EXPECT_FALSE(base64::decode("Zm9"));     // not a multiple of 4
+  EXPECT_FALSE(base64::decode("Zm9"));       // not a multiple of 4
   EXPECT_FALSE(base64::decode("Zm9v!A=="));  // bad character
-  EXPECT_FALSE(base64::decode("Zg=a"));    // data after padding
-  EXPECT_FALSE(base64::decode("Zh=="));    // non-zero padding bits
+  EXPECT_FALSE(base64::decode("Zg=a"));      // data after padding
+  EXPECT_FALSE(base64::decode("Zh=="));      // non-zero padding bits
   EXPECT_FALSE(base64::decode("Z==="));
   EXPECT_FALSE(base64::decode("Zg==Zg=="));  // padding in the middle
 }

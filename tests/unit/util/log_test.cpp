@@ -1,11 +1,11 @@
 #include "util/log.hpp"
 
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
-
 #include <cstdio>
 #include <regex>
 #include <string>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 namespace csnap {
 namespace {
@@ -25,7 +25,8 @@ class CapturedLog {
     std::rewind(file_);
     std::string out;
     char buffer[4096];
-    while (auto count = std::fread(buffer, 1, sizeof buffer, file_)) out.append(buffer, count);
+    while (auto count = std::fread(buffer, 1, sizeof buffer, file_))
+      out.append(buffer, count);
     return out;
   }
 
@@ -36,7 +37,8 @@ class CapturedLog {
 TEST(Log, OriginalLineFormat) {
   CapturedLog captured;
   log::info("Starting Backup At: {}", 1468004512);
-  std::regex line(R"(^\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2} \[INFO\] Starting Backup At: 1468004512\n$)");
+  std::regex line(
+      R"(^\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2} \[INFO\] Starting Backup At: 1468004512\n$)");
   EXPECT_TRUE(std::regex_match(captured.text(), line)) << captured.text();
 }
 

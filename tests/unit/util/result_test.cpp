@@ -1,14 +1,15 @@
 #include "util/result.hpp"
 
-#include <gtest/gtest.h>
-
 #include <memory>
+
+#include <gtest/gtest.h>
 
 namespace csnap {
 namespace {
 
 Result<int> parse_positive(int value) {
-  if (value <= 0) return Error(ErrorKind::invalid_argument, "not positive");
+  if (value <= 0)
+    return Error(ErrorKind::invalid_argument, "not positive");
   return value;
 }
 

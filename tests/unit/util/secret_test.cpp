@@ -1,8 +1,8 @@
 #include "util/secret.hpp"
 
-#include <gtest/gtest.h>
-
 #include <sstream>
+
+#include <gtest/gtest.h>
 
 namespace csnap {
 namespace {

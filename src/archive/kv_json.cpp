@@ -1,0 +1,443 @@
+#include "archive/kv_json.hpp"
+
+#include <array>
+#include <cassert>
+#include <charconv>
+#include <optional>
+
+#include <fmt/format.h>
+#include <rapidjson/error/en.h>
+#include <rapidjson/reader.h>
+
+#include "util/base64.hpp"
+
+namespace csnap::archive {
+
+namespace {
+
+constexpr std::size_t kFlushThreshold = std::size_t{64} * 1024;
+
+// The length of the UTF-8 sequence at `text[i]`, or 0 when it is not well formed.
+std::size_t utf8_sequence_length(std::string_view text, std::size_t i, std::uint32_t& code_point) {
+  auto byte = [&](std::size_t at) { return static_cast<unsigned char>(text[at]); };
+  unsigned char lead = byte(i);
+  std::size_t length = 0;
+  std::uint32_t minimum = 0;
+  if (lead < 0x80) {
+    code_point = lead;
+    return 1;
+  } else if ((lead & 0xe0) == 0xc0) {
+    length = 2;
+    code_point = lead & 0x1f;
+    minimum = 0x80;
+  } else if ((lead & 0xf0) == 0xe0) {
+    length = 3;
+    code_point = lead & 0x0f;
+    minimum = 0x800;
+  } else if ((lead & 0xf8) == 0xf0) {
+    length = 4;
+    code_point = lead & 0x07;
+    minimum = 0x10000;
+  } else {
+    return 0;
+  }
+  if (i + length > text.size())
+    return 0;
+  for (std::size_t k = 1; k < length; ++k) {
+    if ((byte(i + k) & 0xc0) != 0x80)
+      return 0;
+    code_point = (code_point << 6) | (byte(i + k) & 0x3f);
+  }
+  if (code_point < minimum || code_point > 0x10ffff ||
+      (code_point >= 0xd800 && code_point <= 0xdfff)) {
+    return 0;
+  }
+  return length;
+}
+
+std::string quoted_key(std::string_view key) {
+  std::string out;
+  if (!append_json_string(out, key))
+    return "(key not valid UTF-8)";
+  if (out.size() > 120)
+    out = out.substr(0, 110) + "...\"";
+  return out;
+}
+
+}  // namespace
+
+bool append_json_string(std::string& out, std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out.push_back('"');
+  std::size_t i = 0;
+  while (i < text.size()) {
+    std::uint32_t code_point = 0;
+    std::size_t length = utf8_sequence_length(text, i, code_point);
+    if (length == 0)
+      return false;
+    if (length > 1) {
+      if (code_point == 0x2028 || code_point == 0x2029) {
+        out += code_point == 0x2028 ? "\\u2028" : "\\u2029";
+      } else {
+        out.append(text.substr(i, length));
+      }
+      i += length;
+      continue;
+    }
+    char c = text[i++];
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '<':
+      case '>':
+      case '&':
+        out += "\\u00";
+        out.push_back(kHex[(c >> 4) & 0xf]);
+        out.push_back(kHex[c & 0xf]);
+        break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          out += "\\u00";
+          out.push_back(kHex[(c >> 4) & 0xf]);
+          out.push_back(kHex[c & 0xf]);
+        } else {
+          out.push_back(c);
+        }
+    }
+  }
+  out.push_back('"');
+  return true;
+}
+
+Status KvJsonWriter::add(std::string_view key, std::string_view value, std::uint64_t flags) {
+  assert(!finished_);
+  std::size_t rollback = buffer_.size();
+  buffer_ += count_ == 0 ? "[\n\t{\n\t\t\"key\": " : ",\n\t{\n\t\t\"key\": ";
+  if (!append_json_string(buffer_, key)) {
+    buffer_.resize(rollback);
+    std::string hex;
+    for (unsigned char c : key.substr(0, 64))
+      hex += fmt::format("{:02x}", c);
+    return Error(ErrorKind::invalid_argument,
+                 fmt::format("key is not valid UTF-8 (hex {}{}); kv.json cannot hold it", hex,
+                             key.size() > 64 ? "..." : ""));
+  }
+  std::array<char, 24> digits{};
+  auto [end, ec] = std::to_chars(digits.data(), digits.data() + digits.size(), flags);
+  assert(ec == std::errc());
+  buffer_ += ",\n\t\t\"flags\": ";
+  buffer_.append(digits.data(), end);
+  buffer_ += ",\n\t\t\"value\": \"";
+  buffer_ += base64::encode(value);
+  buffer_ += "\"\n\t}";
+  ++count_;
+  if (buffer_.size() >= kFlushThreshold)
+    return flush();
+  return {};
+}
+
+Status KvJsonWriter::finish() {
+  assert(!finished_);
+  finished_ = true;
+  // Go's MarshalIndent writes an empty array as "[]"; consul kv export then adds a newline.
+  buffer_ += count_ == 0 ? "[]\n" : "\n]\n";
+  return flush();
+}
+
+Status KvJsonWriter::flush() {
+  if (buffer_.empty())
+    return {};
+  CSNAP_TRY(out_->write(std::string_view(buffer_)));
+  buffer_.clear();
+  return {};
+}
+
+namespace {
+
+// A rapidjson input stream over a ByteSource, with a bounded buffer. A read error ends the
+// stream early and is kept for the caller.
+class SourceStream {
+ public:
+  using Ch = char;
+  explicit SourceStream(ByteSource& source) : source_(&source) {}
+
+  Ch Peek() {
+    if (position_ == size_ && !fill())
+      return '\0';
+    return buffer_[position_];
+  }
+  Ch Take() {
+    if (position_ == size_ && !fill())
+      return '\0';
+    ++consumed_;
+    return buffer_[position_++];
+  }
+  std::size_t Tell() const { return consumed_; }
+
+  // Only used by in-situ parsing, which this stream does not support.
+  Ch* PutBegin() {
+    assert(false);
+    return nullptr;
+  }
+  void Put(Ch) { assert(false); }
+  void Flush() { assert(false); }
+  std::size_t PutEnd(Ch*) {
+    assert(false);
+    return 0;
+  }
+
+  std::optional<Error>& error() { return error_; }
+
+ private:
+  bool fill() {
+    if (ended_)
+      return false;
+    auto count = source_->read(std::as_writable_bytes(std::span(buffer_)));
+    if (!count) {
+      error_ = std::move(count).error();
+      ended_ = true;
+      return false;
+    }
+    if (*count == 0) {
+      ended_ = true;
+      return false;
+    }
+    position_ = 0;
+    size_ = *count;
+    return true;
+  }
+
+  ByteSource* source_;
+  std::array<char, std::size_t{64} * 1024> buffer_{};
+  std::size_t position_ = 0;
+  std::size_t size_ = 0;
+  std::size_t consumed_ = 0;
+  bool ended_ = false;
+  std::optional<Error> error_;
+};
+
+enum class Field { none, key, flags, value, ignored };
+
+class KvHandler : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, KvHandler> {
+ public:
+  explicit KvHandler(const std::function<Status(KvRecord&&)>& on_record) : on_record_(on_record) {}
+
+  bool Null() { return scalar("null", nullptr, 0); }
+  bool Bool(bool) { return scalar("a boolean", nullptr, 0); }
+  bool RawNumber(const char* text, rapidjson::SizeType length, bool) {
+    return scalar("a number", text, length);
+  }
+  bool String(const char* text, rapidjson::SizeType length, bool) {
+    return scalar("a string", text, length);
+  }
+  bool StartObject() {
+    if (depth_ == 1) {
+      depth_ = 2;
+      record_ = KvRecord{};
+      have_key_ = have_flags_ = have_value_ = key_known_ = false;
+      return true;
+    }
+    if (depth_ == 0)
+      return fail("the document is not a JSON array");
+    if (depth_ == 2 && field_ != Field::ignored)
+      return wrong_type("an object");
+    ++depth_;
+    return true;
+  }
+  bool Key(const char* text, rapidjson::SizeType length, bool) {
+    if (depth_ > 2)
+      return true;
+    std::string_view name(text, length);
+    bool* seen = nullptr;
+    if (name == "key") {
+      field_ = Field::key;
+      seen = &have_key_;
+    } else if (name == "flags") {
+      field_ = Field::flags;
+      seen = &have_flags_;
+    } else if (name == "value") {
+      field_ = Field::value;
+      seen = &have_value_;
+    } else {
+      // Later Consul versions may add fields (namespace, partition): skip them.
+      field_ = Field::ignored;
+      return true;
+    }
+    if (*seen)
+      return fail(fmt::format("field \"{}\" appears twice", name));
+    *seen = true;
+    return true;
+  }
+  bool EndObject(rapidjson::SizeType) {
+    if (depth_ > 2) {
+      --depth_;
+      return true;
+    }
+    if (!have_key_)
+      return fail("missing \"key\"");
+    if (!have_flags_)
+      return fail("missing \"flags\"");
+    if (!have_value_)
+      return fail("missing \"value\"");
+    depth_ = 1;
+    field_ = Field::none;
+    if (auto status = on_record_(std::move(record_)); !status) {
+      callback_error_ = std::move(status).error();
+      return false;
+    }
+    ++index_;
+    return true;
+  }
+  bool StartArray() {
+    if (depth_ == 0) {
+      depth_ = 1;
+      return true;
+    }
+    if (depth_ == 1)
+      return fail("an entry is an array, not an object");
+    if (depth_ == 2 && field_ != Field::ignored)
+      return wrong_type("an array");
+    ++depth_;
+    return true;
+  }
+  bool EndArray(rapidjson::SizeType) {
+    if (depth_ == 1) {
+      depth_ = 0;
+      done_ = true;
+      return true;
+    }
+    --depth_;
+    return true;
+  }
+
+  std::optional<Error>& error() { return error_; }
+  std::optional<Error>& callback_error() { return callback_error_; }
+  bool done() const { return done_; }
+  std::uint64_t index() const { return index_; }
+
+ private:
+  bool scalar(const char* type, const char* text, rapidjson::SizeType length) {
+    if (depth_ == 0)
+      return fail("the document is not a JSON array");
+    if (depth_ == 1)
+      return fail(fmt::format("an entry is {}, not an object", type));
+    if (depth_ > 2 || field_ == Field::ignored)
+      return true;
+    std::string_view data(text == nullptr ? "" : text, length);
+    switch (field_) {
+      case Field::key:
+        if (text == nullptr || std::string_view(type) != "a string")
+          return wrong_type(type);
+        record_.key.assign(data);
+        key_known_ = true;
+        return true;
+      case Field::value: {
+        if (std::string_view(type) == "null") {
+          record_.value.clear();
+          return true;
+        }
+        if (text == nullptr || std::string_view(type) != "a string")
+          return wrong_type(type);
+        auto decoded = base64::decode(data);
+        if (!decoded)
+          return fail("\"value\" is not valid base64");
+        record_.value = std::move(*decoded);
+        return true;
+      }
+      case Field::flags:
+        if (std::string_view(type) != "a number")
+          return wrong_type(type);
+        return parse_flags(data);
+      case Field::none:
+      case Field::ignored:
+        break;
+    }
+    return true;
+  }
+
+  bool parse_flags(std::string_view digits) {
+    for (char c : digits) {
+      if (c < '0' || c > '9') {
+        return fail(fmt::format("\"flags\" is {}, not an unsigned integer", digits));
+      }
+    }
+    if (digits.size() > 1 && digits.front() == '0') {
+      return fail("\"flags\" has a leading zero");
+    }
+    auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), record_.flags);
+    if (ec != std::errc() || end != digits.data() + digits.size()) {
+      return fail(fmt::format("\"flags\" {} does not fit in 64 bits", digits));
+    }
+    return true;
+  }
+
+  bool wrong_type(const char* type) {
+    const char* name = field_ == Field::key ? "key" : field_ == Field::flags ? "flags" : "value";
+    return fail(fmt::format("\"{}\" is {}", name, type));
+  }
+
+  bool fail(const std::string& what) {
+    std::string where;
+    if (depth_ >= 2 && key_known_) {
+      where = fmt::format("entry {} (key {}): ", index_, quoted_key(record_.key));
+    } else if (depth_ >= 1) {
+      where = fmt::format("entry {}: ", index_);
+    }
+    error_ = Error(ErrorKind::corrupt, where + what);
+    return false;
+  }
+
+  const std::function<Status(KvRecord&&)>& on_record_;
+  int depth_ = 0;  // 0 outside, 1 in the array, 2 in an entry, more inside an ignored field
+  Field field_ = Field::none;
+  KvRecord record_;
+  bool have_key_ = false;
+  bool have_flags_ = false;
+  bool have_value_ = false;
+  bool key_known_ = false;
+  bool done_ = false;
+  std::uint64_t index_ = 0;
+  std::optional<Error> error_;
+  std::optional<Error> callback_error_;
+};
+
+}  // namespace
+
+Status read_kv_json(ByteSource& source, const std::function<Status(KvRecord&&)>& on_record) {
+  SourceStream stream(source);
+  KvHandler handler(on_record);
+  rapidjson::Reader reader;
+  constexpr unsigned kFlags = rapidjson::kParseValidateEncodingFlag |
+                              rapidjson::kParseNumbersAsStringsFlag |
+                              rapidjson::kParseIterativeFlag;
+  rapidjson::ParseResult result = reader.Parse<kFlags>(stream, handler);
+  if (stream.error())
+    return std::move(*stream.error());
+  if (handler.callback_error())
+    return std::move(*handler.callback_error());
+  if (handler.error())
+    return std::move(*handler.error());
+  if (result.IsError()) {
+    std::string where =
+        handler.done() ? "" : fmt::format(" (in or after entry {})", handler.index());
+    return Error(ErrorKind::corrupt,
+                 fmt::format("invalid JSON at byte {}{}: {}", result.Offset(), where,
+                             rapidjson::GetParseError_En(result.Code())));
+  }
+  return {};
+}
+
+}  // namespace csnap::archive

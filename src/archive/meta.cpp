@@ -1,0 +1,266 @@
+#include "archive/meta.hpp"
+
+#include <charconv>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+namespace csnap::archive {
+
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+Error corrupt(std::string_view what) {
+  return Error(ErrorKind::corrupt, fmt::format("meta.json: {}", what));
+}
+
+bool is_sha256_hex(std::string_view text) {
+  if (text.size() != 64)
+    return false;
+  for (char c : text) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+      return false;
+  }
+  return true;
+}
+
+Result<std::string> get_string(const Json& object, const char* field) {
+  auto it = object.find(field);
+  if (it == object.end())
+    return corrupt(fmt::format("missing field \"{}\"", field));
+  if (!it->is_string())
+    return corrupt(fmt::format("field \"{}\" is not a string", field));
+  return it->get<std::string>();
+}
+
+Result<std::uint64_t> get_uint64(const Json& object, const char* field) {
+  auto it = object.find(field);
+  if (it == object.end())
+    return corrupt(fmt::format("missing field \"{}\"", field));
+  if (!it->is_number_unsigned()) {
+    return corrupt(fmt::format("field \"{}\" is not an unsigned integer", field));
+  }
+  return it->get<std::uint64_t>();
+}
+
+Result<std::chrono::sys_seconds> get_time(const Json& object, const char* field) {
+  CSNAP_ASSIGN_OR_RETURN(std::string text, get_string(object, field));
+  auto time = parse_rfc3339(text);
+  if (!time)
+    return corrupt(fmt::format("field \"{}\": {}", field, time.error().message()));
+  return *time;
+}
+
+bool parse_digits(std::string_view text, int& out) {
+  if (text.empty())
+    return false;
+  for (char c : text) {
+    if (c < '0' || c > '9')
+      return false;
+  }
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+  return ec == std::errc() && end == text.data() + text.size();
+}
+
+}  // namespace
+
+const MemberInfo* Meta::find_member(std::string_view name) const {
+  for (const auto& member : members) {
+    if (member.name == name)
+      return &member;
+  }
+  return nullptr;
+}
+
+Status validate_member_name(std::string_view name) {
+  auto bad = [&](std::string_view why) {
+    return Error(ErrorKind::invalid_argument, fmt::format("bad member name \"{}\": {}", name, why));
+  };
+  if (name.empty())
+    return bad("empty");
+  if (name.size() > 255)
+    return bad("longer than 255 bytes");
+  if (name == kMetaMember)
+    return bad("reserved");
+  if (name.front() == '/')
+    return bad("absolute");
+  std::size_t start = 0;
+  while (true) {
+    std::size_t end = name.find('/', start);
+    std::string_view part =
+        name.substr(start, end == std::string_view::npos ? name.npos : end - start);
+    if (part.empty() || part == "." || part == "..")
+      return bad("empty, . or .. component");
+    if (end == std::string_view::npos)
+      break;
+    start = end + 1;
+  }
+  for (unsigned char c : name) {
+    if (c < 0x20 || c == 0x7f || c == '\\')
+      return bad("control character or backslash");
+  }
+  return {};
+}
+
+std::string format_rfc3339(std::chrono::sys_seconds time) {
+  auto days = std::chrono::floor<std::chrono::days>(time);
+  std::chrono::year_month_day date{days};
+  std::chrono::hh_mm_ss clock{time - days};
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", static_cast<int>(date.year()),
+                     static_cast<unsigned>(date.month()), static_cast<unsigned>(date.day()),
+                     clock.hours().count(), clock.minutes().count(), clock.seconds().count());
+}
+
+Result<std::chrono::sys_seconds> parse_rfc3339(std::string_view text) {
+  auto bad = [&] {
+    return Error(ErrorKind::invalid_argument,
+                 fmt::format("\"{}\" is not an RFC 3339 time (YYYY-MM-DDTHH:MM:SSZ)", text));
+  };
+  int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
+  if (text.size() < 20 || text[4] != '-' || text[7] != '-' ||
+      (text[10] != 'T' && text[10] != 't') || text[13] != ':' || text[16] != ':' ||
+      !parse_digits(text.substr(0, 4), year) || !parse_digits(text.substr(5, 2), month) ||
+      !parse_digits(text.substr(8, 2), day) || !parse_digits(text.substr(11, 2), hour) ||
+      !parse_digits(text.substr(14, 2), minute) || !parse_digits(text.substr(17, 2), second)) {
+    return bad();
+  }
+  std::string_view rest = text.substr(19);
+  if (!rest.empty() && rest.front() == '.') {
+    std::size_t digits = 1;
+    while (digits < rest.size() && rest[digits] >= '0' && rest[digits] <= '9')
+      ++digits;
+    if (digits == 1)
+      return bad();
+    rest.remove_prefix(digits);
+  }
+  int offset_minutes = 0;
+  if (rest == "Z" || rest == "z") {
+    offset_minutes = 0;
+  } else if (rest.size() == 6 && (rest[0] == '+' || rest[0] == '-') && rest[3] == ':') {
+    int offset_hours = 0, offset_mins = 0;
+    if (!parse_digits(rest.substr(1, 2), offset_hours) ||
+        !parse_digits(rest.substr(4, 2), offset_mins) || offset_hours > 23 || offset_mins > 59) {
+      return bad();
+    }
+    offset_minutes = (offset_hours * 60 + offset_mins) * (rest[0] == '-' ? -1 : 1);
+  } else {
+    return bad();
+  }
+  std::chrono::year_month_day date{std::chrono::year(year),
+                                   std::chrono::month(static_cast<unsigned>(month)),
+                                   std::chrono::day(static_cast<unsigned>(day))};
+  if (!date.ok() || hour > 23 || minute > 59 || second > 60)
+    return bad();
+  auto time = std::chrono::sys_days(date) + std::chrono::hours(hour) +
+              std::chrono::minutes(minute - offset_minutes) +
+              std::chrono::seconds(std::min(second, 59));
+  return std::chrono::sys_seconds(time);
+}
+
+std::string meta_to_json(const Meta& meta) {
+  Json json;
+  json["format"] = meta.format;
+  json["format_version"] = meta.format_version;
+  json["tool_version"] = meta.tool_version;
+  json["started_at"] = format_rfc3339(meta.started_at);
+  json["finished_at"] = format_rfc3339(meta.finished_at);
+  json["hostname"] = meta.hostname;
+  json["node"] = meta.node;
+  json["datacenter"] = meta.datacenter;
+  json["consul_version"] = meta.consul_version;
+  json["consul_index"] = meta.consul_index;
+  json["leader"] = meta.leader;
+  json["partial"] = meta.partial;
+  json["counts"] = Json::object();
+  for (const auto& [kind, count] : meta.counts)
+    json["counts"][kind] = count;
+  json["members"] = Json::array();
+  for (const auto& member : meta.members) {
+    json["members"].push_back(
+        Json{{"name", member.name}, {"size", member.size}, {"sha256", member.sha256}});
+  }
+  // Replace invalid UTF-8 rather than throw: every string here comes from us or from Consul.
+  return json.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
+}
+
+Result<Meta> meta_from_json(std::string_view text) {
+  Json json = Json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (json.is_discarded())
+    return corrupt("not valid JSON");
+  if (!json.is_object())
+    return corrupt("not a JSON object");
+  Meta meta;
+  CSNAP_ASSIGN_OR_RETURN(meta.format, get_string(json, "format"));
+  if (meta.format != kFormatName) {
+    return corrupt(fmt::format("format is \"{}\", not \"{}\"", meta.format, kFormatName));
+  }
+  CSNAP_ASSIGN_OR_RETURN(std::uint64_t version, get_uint64(json, "format_version"));
+  if (version != static_cast<std::uint64_t>(kFormatVersion)) {
+    return corrupt(fmt::format(
+        "format_version {} is not supported (this tool reads version {}; a newer tool wrote it?)",
+        version, kFormatVersion));
+  }
+  meta.format_version = static_cast<int>(version);
+  CSNAP_ASSIGN_OR_RETURN(meta.tool_version, get_string(json, "tool_version"));
+  CSNAP_ASSIGN_OR_RETURN(meta.started_at, get_time(json, "started_at"));
+  CSNAP_ASSIGN_OR_RETURN(meta.finished_at, get_time(json, "finished_at"));
+  CSNAP_ASSIGN_OR_RETURN(meta.hostname, get_string(json, "hostname"));
+  CSNAP_ASSIGN_OR_RETURN(meta.node, get_string(json, "node"));
+  CSNAP_ASSIGN_OR_RETURN(meta.datacenter, get_string(json, "datacenter"));
+  CSNAP_ASSIGN_OR_RETURN(meta.consul_version, get_string(json, "consul_version"));
+  CSNAP_ASSIGN_OR_RETURN(meta.consul_index, get_uint64(json, "consul_index"));
+  CSNAP_ASSIGN_OR_RETURN(meta.leader, get_string(json, "leader"));
+  auto partial = json.find("partial");
+  if (partial == json.end() || !partial->is_boolean()) {
+    return corrupt("field \"partial\" is missing or not a boolean");
+  }
+  meta.partial = partial->get<bool>();
+
+  auto counts = json.find("counts");
+  if (counts == json.end() || !counts->is_object()) {
+    return corrupt("field \"counts\" is missing or not an object");
+  }
+  for (const auto& [kind, count] : counts->items()) {
+    if (!count.is_number_unsigned()) {
+      return corrupt(fmt::format("counts.{} is not an unsigned integer", kind));
+    }
+    meta.counts[kind] = count.get<std::uint64_t>();
+  }
+
+  auto members = json.find("members");
+  if (members == json.end() || !members->is_array()) {
+    return corrupt("field \"members\" is missing or not an array");
+  }
+  for (std::size_t i = 0; i < members->size(); ++i) {
+    const Json& entry = (*members)[i];
+    if (!entry.is_object())
+      return corrupt(fmt::format("members[{}] is not an object", i));
+    MemberInfo member;
+    auto name = get_string(entry, "name");
+    auto size = get_uint64(entry, "size");
+    auto sha256 = get_string(entry, "sha256");
+    if (!name || !size || !sha256) {
+      const Error& error = !name ? name.error() : !size ? size.error() : sha256.error();
+      return Error(ErrorKind::corrupt, fmt::format("meta.json: members[{}]: {}", i,
+                                                   std::string_view(error.message()).substr(11)));
+    }
+    member.name = std::move(*name);
+    member.size = *size;
+    member.sha256 = std::move(*sha256);
+    if (auto status = validate_member_name(member.name); !status) {
+      return corrupt(fmt::format("members[{}]: {}", i, status.error().message()));
+    }
+    if (!is_sha256_hex(member.sha256)) {
+      return corrupt(
+          fmt::format("members[{}] ({}): sha256 is not 64 lowercase hex digits", i, member.name));
+    }
+    if (meta.find_member(member.name) != nullptr) {
+      return corrupt(fmt::format("member {} is listed twice", member.name));
+    }
+    meta.members.push_back(std::move(member));
+  }
+  return meta;
+}
+
+}  // namespace csnap::archive

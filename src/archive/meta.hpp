@@ -1,0 +1,65 @@
+#pragma once
+// meta.json: the first member of a backup. It says what wrote the backup, when, from which
+// cluster, and lists the size and SHA-256 of every other member (docs/format.md).
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "util/result.hpp"
+
+namespace csnap::archive {
+
+inline constexpr std::string_view kFormatName = "consul-snapshot";
+inline constexpr int kFormatVersion = 1;
+inline constexpr std::string_view kMetaMember = "meta.json";
+inline constexpr std::string_view kKvMember = "kv.json";
+
+struct MemberInfo {
+  std::string name;  // a relative path inside the tar: "kv.json", "acl/policies.json"
+  std::uint64_t size = 0;
+  std::string sha256;  // 64 lowercase hex digits
+
+  bool operator==(const MemberInfo&) const = default;
+};
+
+struct Meta {
+  std::string format = std::string(kFormatName);
+  int format_version = kFormatVersion;
+  std::string tool_version;
+  std::chrono::sys_seconds started_at{};
+  std::chrono::sys_seconds finished_at{};
+  std::string hostname;
+  std::string node;
+  std::string datacenter;
+  std::string consul_version;
+  std::uint64_t consul_index = 0;
+  std::string leader;
+  bool partial = false;
+  std::map<std::string, std::uint64_t> counts;  // kind ("kv", "acl-policies"...) -> entries
+  std::vector<MemberInfo> members;              // every member but meta.json, in tar order
+
+  bool operator==(const Meta&) const = default;
+  // The entry for `name`, or nullptr.
+  const MemberInfo* find_member(std::string_view name) const;
+};
+
+// meta.json text: a JSON object with 2-space indentation and a final newline.
+std::string meta_to_json(const Meta& meta);
+// Parses and validates meta.json; unknown fields are ignored (later minor additions). Errors are
+// ErrorKind::corrupt and start with "meta.json: ".
+Result<Meta> meta_from_json(std::string_view text);
+
+// Checks the rules every member name follows: relative, '/'-separated, no empty, "." or ".."
+// component, not meta.json.
+Status validate_member_name(std::string_view name);
+
+// RFC 3339 UTC with seconds: "2026-11-25T03:04:05Z".
+std::string format_rfc3339(std::chrono::sys_seconds time);
+// Accepts "YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|-HH:MM)"; the fraction is dropped.
+Result<std::chrono::sys_seconds> parse_rfc3339(std::string_view text);
+
+}  // namespace csnap::archive

@@ -1,0 +1,420 @@
+#include "consul/client.hpp"
+
+#include <cctype>
+#include <charconv>
+#include <optional>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include "http/url.hpp"
+#include "util/base64.hpp"
+#include "util/file.hpp"
+#include "util/log.hpp"
+
+namespace csnap::consul {
+namespace {
+
+constexpr std::string_view kTokenHint =
+    "set CONSUL_HTTP_TOKEN or CONSUL_HTTP_TOKEN_FILE to a token with this permission";
+
+std::string_view trim(std::string_view text) {
+  auto is_space = [](char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; };
+  while (!text.empty() && is_space(text.front()))
+    text.remove_prefix(1);
+  while (!text.empty() && is_space(text.back()))
+    text.remove_suffix(1);
+  return text;
+}
+
+// Checks that `path` (named by `variable`) is a readable file, or a directory when `directory`.
+Status check_readable(std::string_view variable, const std::string& path, bool directory) {
+  if (path.empty())
+    return {};
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | (directory ? O_DIRECTORY : 0));
+  if (fd < 0) {
+    auto error = errno_error(fmt::format("{} {}", variable, path));
+    return Error(ErrorKind::invalid_argument, error.message());
+  }
+  ::close(fd);
+  return {};
+}
+
+struct ParsedAddress {
+  std::string base_url;
+  std::string unix_socket;
+};
+
+Result<ParsedAddress> parse_address(const Settings& settings) {
+  std::string_view address = trim(settings.address);
+  auto bad = [&](std::string_view why) {
+    return Error(ErrorKind::invalid_argument,
+                 fmt::format("CONSUL_HTTP_ADDR {:?}: {} (use host:port, http://host:port, "
+                             "https://host:port or unix:///path)",
+                             settings.address, why));
+  };
+  if (address.empty())
+    return bad("empty");
+  const bool ssl = settings.ssl.value_or(false);
+  if (address.starts_with("unix://")) {
+    auto path = address.substr(7);
+    if (path.empty())
+      return bad("no socket path");
+    return ParsedAddress{ssl ? "https://localhost" : "http://localhost", std::string(path)};
+  }
+  std::string scheme = ssl ? "https" : "http";
+  if (auto pos = address.find("://"); pos != std::string_view::npos) {
+    auto given = address.substr(0, pos);
+    if (given == "https") {
+      scheme = "https";
+    } else if (given != "http") {
+      return bad(fmt::format("unknown scheme {:?}", given));
+    }
+    address = address.substr(pos + 3);
+  }
+  while (address.ends_with('/'))
+    address.remove_suffix(1);
+  if (address.empty())
+    return bad("no host");
+  if (address.find_first_of("/?#@ ") != std::string_view::npos) {
+    return bad("only a host and a port are allowed");
+  }
+  auto colon = address.rfind(':');
+  if (colon != std::string_view::npos && address.find(']', colon) == std::string_view::npos) {
+    auto port = address.substr(colon + 1);
+    unsigned value = 0;
+    auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+    if (port.empty() || ec != std::errc() || end != port.data() + port.size() || value == 0 ||
+        value > 65535) {
+      return bad(fmt::format("bad port {:?}", port));
+    }
+    if (colon == 0)
+      return bad("no host");
+  }
+  return ParsedAddress{fmt::format("{}://{}", scheme, address), {}};
+}
+
+// Streams a response into a spool file; can start over for a retry.
+class SpoolSink final : public ByteSink {
+ public:
+  static Result<SpoolSink> create(std::filesystem::path path) {
+    CSNAP_ASSIGN_OR_RETURN(auto file, FileSink::create(path, true));
+    return SpoolSink(std::move(path), std::move(file));
+  }
+  using ByteSink::write;
+  Status write(std::span<const std::byte> data) override { return file_.write(data); }
+  Status finish() override { return file_.finish(); }
+  Status rewind() {
+    CSNAP_ASSIGN_OR_RETURN(file_, FileSink::create(path_, true));
+    return {};
+  }
+
+ private:
+  SpoolSink(std::filesystem::path path, FileSink file)
+      : path_(std::move(path)), file_(std::move(file)) {}
+  std::filesystem::path path_;
+  FileSink file_;
+};
+
+std::uint64_t header_number(const http::Headers& headers, std::string_view name) {
+  auto text = headers.get(name);
+  if (!text)
+    return 0;
+  std::uint64_t value = 0;
+  std::from_chars(text->data(), text->data() + text->size(), value);
+  return value;
+}
+
+std::string kv_target(std::string_view key) {
+  return fmt::format("/v1/kv/{}", http::percent_encode_path(key));
+}
+
+std::optional<nlohmann::json> parse_json(const std::string& text) {
+  auto json = nlohmann::json::parse(text, nullptr, false);
+  if (json.is_discarded())
+    return std::nullopt;
+  return json;
+}
+
+std::uint64_t json_uint(const nlohmann::json& object, const char* name) {
+  auto it = object.find(name);
+  if (it == object.end() || !it->is_number_unsigned())
+    return 0;
+  return it->get<std::uint64_t>();
+}
+
+}  // namespace
+
+bool key_fits_url(std::string_view key) {
+  if (key.starts_with('/'))
+    return false;
+  for (char ch : key) {
+    auto c = static_cast<unsigned char>(ch);
+    if (c < 0x20 || c >= 0x7F)
+      return false;
+  }
+  std::size_t start = 0;
+  while (start <= key.size()) {
+    auto end = key.find('/', start);
+    if (end == std::string_view::npos)
+      end = key.size();
+    auto segment = key.substr(start, end - start);
+    if (segment == "." || segment == "..")
+      return false;
+    // An empty segment between two slashes is "//"; a trailing '/' is fine.
+    if (segment.empty() && end < key.size() && start > 0)
+      return false;
+    start = end + 1;
+  }
+  return true;
+}
+
+Result<std::unique_ptr<Client>> Client::create(const Settings& settings) {
+  CSNAP_ASSIGN_OR_RETURN(auto address, parse_address(settings));
+  CSNAP_TRY(check_readable("CONSUL_CACERT", settings.ca_file, false));
+  CSNAP_TRY(check_readable("CONSUL_CAPATH", settings.ca_path, true));
+  CSNAP_TRY(check_readable("CONSUL_CLIENT_CERT", settings.client_cert, false));
+  CSNAP_TRY(check_readable("CONSUL_CLIENT_KEY", settings.client_key, false));
+  if (settings.client_cert.empty() != settings.client_key.empty()) {
+    return Error(ErrorKind::invalid_argument,
+                 "CONSUL_CLIENT_CERT and CONSUL_CLIENT_KEY must be set together");
+  }
+  Settings resolved = settings;
+  resolved.address = std::string(trim(settings.address));
+  if (resolved.token.empty() && !settings.token_file.empty()) {
+    CSNAP_TRY(check_readable("CONSUL_HTTP_TOKEN_FILE", settings.token_file, false));
+    auto text = read_file(settings.token_file);
+    if (!text.ok()) {
+      return Error(ErrorKind::invalid_argument,
+                   fmt::format("CONSUL_HTTP_TOKEN_FILE {}: {}", settings.token_file,
+                               text.error().message()));
+    }
+    resolved.token = Secret(std::string(trim(*text)));
+    if (resolved.token.empty()) {
+      return Error(
+          ErrorKind::invalid_argument,
+          fmt::format("CONSUL_HTTP_TOKEN_FILE {}: the file is empty", settings.token_file));
+    }
+  }
+
+  http::ClientOptions options;
+  options.base_url = address.base_url;
+  options.unix_socket_path = address.unix_socket;
+  options.tls.verify = settings.ssl_verify;
+  options.tls.ca_file = settings.ca_file;
+  options.tls.ca_path = settings.ca_path;
+  options.tls.client_cert = settings.client_cert;
+  options.tls.client_key = settings.client_key;
+  options.tls.server_name = settings.tls_server_name;
+  options.request_timeout = settings.request_timeout;
+  options.basic_auth = settings.http_auth;
+  options.retry.max_attempts = std::max(settings.max_attempts, 1);
+  options.hints.unreachable =
+      fmt::format("is Consul running at {}? CONSUL_HTTP_ADDR sets the address", resolved.address);
+  options.hints.tls =
+      "set CONSUL_CACERT (or CONSUL_CAPATH) to the CA that signed Consul's certificate, "
+      "CONSUL_TLS_SERVER_NAME to the name in it, or CONSUL_HTTP_SSL_VERIFY=false";
+  CSNAP_ASSIGN_OR_RETURN(auto http, http::Client::create(std::move(options)));
+  return std::unique_ptr<Client>(new Client(std::move(resolved), std::move(http)));
+}
+
+Client::Client(Settings settings, std::unique_ptr<http::Client> http)
+    : settings_(std::move(settings)), http_(std::move(http)) {}
+
+http::Request Client::request(std::string method, std::string target, std::string body) const {
+  http::Request request;
+  request.method = std::move(method);
+  request.target = std::move(target);
+  request.body = std::move(body);
+  if (!settings_.token.empty())
+    request.secret_headers.emplace_back("X-Consul-Token", settings_.token);
+  return request;
+}
+
+Error Client::error_for(const http::Request& request, const http::Response& response) const {
+  auto error = http::status_error(request, response);
+  if (response.status == 401 || response.status == 403) {
+    std::string message = error.message();
+    message += settings_.token.empty() ? fmt::format(" (no token is set: {})", kTokenHint)
+                                       : fmt::format(" ({})", kTokenHint);
+    return Error(error.kind(), std::move(message));
+  }
+  return error;
+}
+
+Result<http::Response> Client::send_ok(const http::Request& request) {
+  CSNAP_ASSIGN_OR_RETURN(auto response, http_->send(request));
+  if (!response.ok())
+    return error_for(request, response);
+  return response;
+}
+
+Result<nlohmann::json> Client::get_json(std::string target) {
+  auto req = request("GET", std::move(target));
+  CSNAP_ASSIGN_OR_RETURN(auto response, send_ok(req));
+  auto json = parse_json(response.body);
+  if (!json) {
+    return Error(ErrorKind::corrupt, fmt::format("GET {}: the response is not JSON", req.target));
+  }
+  return std::move(*json);
+}
+
+Result<KvListing> Client::kv_list(std::string_view prefix, const std::filesystem::path& spool_dir,
+                                  const std::function<Status(KvEntry&&)>& on_entry) {
+  CSNAP_ASSIGN_OR_RETURN(auto spool, TempFile::create(spool_dir, "consul-kv"));
+  CSNAP_ASSIGN_OR_RETURN(auto sink, SpoolSink::create(spool.path()));
+  auto req = request("GET", kv_target(prefix) + "?recurse");
+  http::StreamOptions stream{.rewind = [&sink] { return sink.rewind(); }};
+  CSNAP_ASSIGN_OR_RETURN(auto response, http_->send_streaming(req, sink, stream));
+  CSNAP_TRY(sink.finish());
+  KvListing listing;
+  listing.index = header_number(response.headers, "X-Consul-Index");
+  auto filtered = response.headers.get("X-Consul-Results-Filtered-By-Acls");
+  listing.filtered_by_acls = filtered && *filtered == "true";
+  if (response.status == 404 && trim(response.body).empty())
+    return listing;
+  if (!response.ok())
+    return error_for(req, response);
+  CSNAP_ASSIGN_OR_RETURN(auto source, FileSource::open(spool.path()));
+  CSNAP_ASSIGN_OR_RETURN(listing.entries, parse_kv_entries(source, on_entry));
+  return listing;
+}
+
+Result<std::optional<KvEntry>> Client::kv_get(std::string_view key) {
+  if (!key_fits_url(key)) {
+    TxnOp op{TxnVerb::get, std::string(key), {}, 0};
+    auto result = txn_json(std::span(&op, 1));
+    if (!result.ok()) {
+      if (result.error().kind() == ErrorKind::conflict &&
+          result.error().message().find("doesn't exist") != std::string::npos) {
+        return std::optional<KvEntry>();
+      }
+      return std::move(result).error();
+    }
+    const auto& results = (*result)["Results"];
+    if (!results.is_array() || results.empty() || !results[0].contains("KV")) {
+      return Error(ErrorKind::corrupt, "txn get: no result");
+    }
+    const auto& kv = results[0]["KV"];
+    KvEntry entry;
+    entry.key = kv.value("Key", std::string());
+    if (kv.contains("Value") && kv["Value"].is_string()) {
+      auto decoded = base64::decode(kv["Value"].get<std::string>());
+      if (!decoded)
+        return Error(ErrorKind::corrupt, "txn get: Value is not base64");
+      entry.value = std::move(*decoded);
+    }
+    entry.flags = json_uint(kv, "Flags");
+    entry.create_index = json_uint(kv, "CreateIndex");
+    entry.modify_index = json_uint(kv, "ModifyIndex");
+    entry.lock_index = json_uint(kv, "LockIndex");
+    entry.session = kv.value("Session", std::string());
+    return std::optional<KvEntry>(std::move(entry));
+  }
+  auto req = request("GET", kv_target(key));
+  CSNAP_ASSIGN_OR_RETURN(auto response, http_->send(req));
+  if (response.status == 404)
+    return std::optional<KvEntry>();
+  if (!response.ok())
+    return error_for(req, response);
+  MemorySource source(response.body);
+  std::optional<KvEntry> found;
+  CSNAP_TRY(parse_kv_entries(source, [&](KvEntry&& entry) -> Status {
+    if (entry.key == key)
+      found = std::move(entry);
+    return {};
+  }));
+  return found;
+}
+
+Status Client::kv_put(std::string_view key, std::string_view value, std::uint64_t flags) {
+  if (!key_fits_url(key)) {
+    auto op = TxnOp::set(std::string(key), std::string(value), flags);
+    return txn(std::span(&op, 1));
+  }
+  auto req = request("PUT", fmt::format("{}?flags={}", kv_target(key), flags), std::string(value));
+  CSNAP_ASSIGN_OR_RETURN(auto response, send_ok(req));
+  if (trim(response.body) != "true") {
+    return Error(ErrorKind::conflict, fmt::format("PUT {}: Consul did not write the key ({})",
+                                                  req.target, trim(response.body)));
+  }
+  return {};
+}
+
+Status Client::kv_delete(std::string_view key, bool recurse) {
+  if (!key_fits_url(key)) {
+    auto op = recurse ? TxnOp::remove_tree(std::string(key)) : TxnOp::remove(std::string(key));
+    return txn(std::span(&op, 1));
+  }
+  auto req = request("DELETE", kv_target(key) + (recurse ? "?recurse" : ""));
+  CSNAP_TRY(send_ok(req));
+  return {};
+}
+
+Result<nlohmann::json> Client::txn_json(std::span<const TxnOp> ops) {
+  auto req = request("PUT", "/v1/txn", txn_body(ops));
+  CSNAP_ASSIGN_OR_RETURN(auto response, http_->send(req));
+  if (response.status == 409) {
+    auto json = parse_json(response.body);
+    std::string details;
+    if (json && json->contains("Errors") && (*json)["Errors"].is_array()) {
+      for (const auto& error : (*json)["Errors"]) {
+        auto index = error.value("OpIndex", std::size_t{0});
+        std::string what = error.value("What", std::string());
+        if (!details.empty())
+          details += "; ";
+        if (index < ops.size()) {
+          details +=
+              fmt::format("op {} ({} {:?}): {}", index,
+                          ops[index].verb == TxnVerb::set ? "set" : "on", ops[index].key, what);
+        } else {
+          details += fmt::format("op {}: {}", index, what);
+        }
+      }
+    }
+    if (details.empty())
+      details = std::string(trim(response.body));
+    return Error(ErrorKind::conflict, fmt::format("PUT /v1/txn: 409 rolled back: {}", details));
+  }
+  if (!response.ok())
+    return error_for(req, response);
+  auto json = parse_json(response.body);
+  if (!json)
+    return Error(ErrorKind::corrupt, "PUT /v1/txn: the response is not JSON");
+  return std::move(*json);
+}
+
+Status Client::txn(std::span<const TxnOp> ops) {
+  if (ops.empty())
+    return {};
+  CSNAP_TRY(txn_json(ops));
+  return {};
+}
+
+Result<nlohmann::json> Client::agent_self() {
+  return get_json("/v1/agent/self");
+}
+
+Result<std::string> Client::leader() {
+  CSNAP_ASSIGN_OR_RETURN(auto json, get_json("/v1/status/leader"));
+  if (!json.is_string()) {
+    return Error(ErrorKind::corrupt, "GET /v1/status/leader: the response is not a string");
+  }
+  return json.get<std::string>();
+}
+
+Result<nlohmann::json> Client::token_self() {
+  return get_json("/v1/acl/token/self");
+}
+
+TxnTransport Client::txn_transport() {
+  return TxnTransport{
+      .txn = [this](std::span<const TxnOp> ops) { return txn(ops); },
+      .put = [this](std::string_view key, std::string_view value,
+                    std::uint64_t flags) { return kv_put(key, value, flags); },
+  };
+}
+
+}  // namespace csnap::consul

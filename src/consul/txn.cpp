@@ -1,0 +1,201 @@
+#include "consul/txn.hpp"
+
+#include <fmt/format.h>
+
+#include "util/base64.hpp"
+
+namespace csnap::consul {
+namespace {
+
+std::string_view verb_name(TxnVerb verb) {
+  switch (verb) {
+    case TxnVerb::set:
+      return "set";
+    case TxnVerb::get:
+      return "get";
+    case TxnVerb::delete_key:
+      return "delete";
+    case TxnVerb::delete_tree:
+      return "delete-tree";
+  }
+  return "get";
+}
+
+// The size of `text` once append_json_string has quoted and escaped it.
+std::size_t json_string_size(std::string_view text) {
+  std::size_t size = 2;
+  for (char ch : text) {
+    auto c = static_cast<unsigned char>(ch);
+    if (c == '"' || c == '\\' || c == '\n' || c == '\t' || c == '\r' || c == '\b' || c == '\f') {
+      size += 2;
+    } else if (c < 0x20) {
+      size += 6;
+    } else {
+      size += 1;
+    }
+  }
+  return size;
+}
+
+std::size_t decimal_digits(std::uint64_t value) {
+  std::size_t digits = 1;
+  while (value >= 10) {
+    value /= 10;
+    ++digits;
+  }
+  return digits;
+}
+
+// The pieces of one op, in the order txn_op_json writes them.
+constexpr std::string_view kOpen = R"({"KV":{"Verb":)";
+constexpr std::string_view kKey = R"(,"Key":)";
+constexpr std::string_view kValue = R"(,"Value":")";
+constexpr std::string_view kFlags = R"(","Flags":)";
+constexpr std::string_view kClose = "}}";
+
+}  // namespace
+
+void append_json_string(std::string& out, std::string_view text) {
+  static constexpr std::string_view hex = "0123456789abcdef";
+  out.push_back('"');
+  for (char ch : text) {
+    auto c = static_cast<unsigned char>(ch);
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      default:
+        if (c < 0x20) {
+          out += "\\u00";
+          out.push_back(hex[c >> 4U]);
+          out.push_back(hex[c & 0xFU]);
+        } else {
+          out.push_back(ch);
+        }
+    }
+  }
+  out.push_back('"');
+}
+
+std::string txn_op_json(const TxnOp& op) {
+  std::string out;
+  out.reserve(txn_op_json_size(op));
+  out += kOpen;
+  append_json_string(out, verb_name(op.verb));
+  out += kKey;
+  append_json_string(out, op.key);
+  if (op.verb == TxnVerb::set) {
+    out += kValue;
+    out += base64::encode(op.value);
+    out += kFlags;
+    out += fmt::format("{}", op.flags);
+  }
+  out += kClose;
+  return out;
+}
+
+std::size_t txn_op_json_size(const TxnOp& op) {
+  std::size_t size = kOpen.size() + json_string_size(verb_name(op.verb)) + kKey.size() +
+                     json_string_size(op.key) + kClose.size();
+  if (op.verb == TxnVerb::set) {
+    size += kValue.size() + base64::encoded_size(op.value.size()) + kFlags.size() +
+            decimal_digits(op.flags);
+  }
+  return size;
+}
+
+std::string txn_body(std::span<const TxnOp> ops) {
+  std::string body = "[";
+  for (std::size_t i = 0; i < ops.size(); ++i) {
+    if (i > 0)
+      body.push_back(',');
+    body += txn_op_json(ops[i]);
+  }
+  body.push_back(']');
+  return body;
+}
+
+TxnBatcher::TxnBatcher(TxnTransport transport, TxnLimits limits)
+    : transport_(std::move(transport)), limits_(limits) {}
+
+Status TxnBatcher::add_set(std::string key, std::string value, std::uint64_t flags) {
+  return add(TxnOp::set(std::move(key), std::move(value), flags));
+}
+
+Status TxnBatcher::add_delete(std::string key) {
+  return add(TxnOp::remove(std::move(key)));
+}
+
+Status TxnBatcher::add_delete_tree(std::string key) {
+  return add(TxnOp::remove_tree(std::move(key)));
+}
+
+Status TxnBatcher::add(TxnOp op) {
+  const std::size_t size = txn_op_json_size(op);
+  if (2 + size > limits_.max_body_bytes) {
+    // Too big for any transaction: keep the order by sending what is queued first.
+    CSNAP_TRY(flush());
+    if (op.verb != TxnVerb::set) {
+      return Error(ErrorKind::invalid_argument,
+                   fmt::format("key of {} bytes is too long for a transaction", op.key.size()));
+    }
+    CSNAP_TRY(transport_.put(op.key, op.value, op.flags));
+    ++report_.sets;
+    ++report_.plain_puts;
+    return {};
+  }
+  const std::size_t separator = pending_.empty() ? 0 : 1;
+  if (pending_.size() + 1 > limits_.max_ops ||
+      pending_bytes_ + separator + size > limits_.max_body_bytes) {
+    CSNAP_TRY(flush());
+  }
+  pending_bytes_ += (pending_.empty() ? 0 : 1) + size;
+  if (op.verb == TxnVerb::set) {
+    ++pending_sets_;
+  } else {
+    ++pending_deletes_;
+  }
+  pending_.push_back(std::move(op));
+  return {};
+}
+
+Status TxnBatcher::flush() {
+  if (pending_.empty())
+    return {};
+  CSNAP_TRY_CONTEXT(transport_.txn(pending_),
+                    fmt::format("transaction {} ({} ops, {} bytes)", report_.transactions + 1,
+                                pending_.size(), pending_bytes_));
+  report_.sets += pending_sets_;
+  report_.deletes += pending_deletes_;
+  ++report_.transactions;
+  pending_.clear();
+  pending_bytes_ = 2;
+  pending_sets_ = 0;
+  pending_deletes_ = 0;
+  return {};
+}
+
+Result<TxnBatchReport> TxnBatcher::finish() {
+  CSNAP_TRY(flush());
+  return report_;
+}
+
+}  // namespace csnap::consul

@@ -1,0 +1,453 @@
+#include "http/client.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <mutex>
+#include <random>
+#include <thread>
+
+#include <curl/curl.h>
+#include <fmt/format.h>
+
+#include "http/url.hpp"
+#include "util/log.hpp"
+
+#ifndef CSNAP_VERSION
+#define CSNAP_VERSION "0.0.0"
+#endif
+
+namespace csnap::http {
+namespace {
+
+constexpr std::size_t kMaxErrorBody = 64 * 1024;
+constexpr std::size_t kMaxErrorText = 2048;
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+std::string_view trim(std::string_view text) {
+  auto is_space = [](char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; };
+  while (!text.empty() && is_space(text.front()))
+    text.remove_prefix(1);
+  while (!text.empty() && is_space(text.back()))
+    text.remove_suffix(1);
+  return text;
+}
+
+std::string_view reason_phrase(long status) {
+  switch (status) {
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 409:
+      return "Conflict";
+    case 413:
+      return "Payload Too Large";
+    case 429:
+      return "Too Many Requests";
+    case 500:
+      return "Internal Server Error";
+    case 502:
+      return "Bad Gateway";
+    case 503:
+      return "Service Unavailable";
+    case 504:
+      return "Gateway Timeout";
+    default:
+      return "";
+  }
+}
+
+void global_init() {
+  static std::once_flag once;
+  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+}
+
+struct SlistDeleter {
+  void operator()(curl_slist* list) const { curl_slist_free_all(list); }
+};
+using Slist = std::unique_ptr<curl_slist, SlistDeleter>;
+
+struct UrlDeleter {
+  void operator()(CURLU* url) const { curl_url_cleanup(url); }
+};
+
+std::string url_part(CURLU* url, CURLUPart part, unsigned flags = 0) {
+  char* text = nullptr;
+  if (curl_url_get(url, part, &text, flags) != CURLUE_OK || text == nullptr)
+    return {};
+  std::string out(text);
+  curl_free(text);
+  return out;
+}
+
+bool append(Slist& list, const std::string& line) {
+  curl_slist* grown = curl_slist_append(list.get(), line.c_str());
+  if (grown == nullptr)
+    return false;
+  static_cast<void>(list.release());
+  list.reset(grown);
+  return true;
+}
+
+std::string with_hint(std::string message, const std::string& hint) {
+  if (!hint.empty())
+    message += fmt::format(" ({})", hint);
+  return message;
+}
+
+}  // namespace
+
+std::string default_user_agent() {
+  return std::string("consul-snapshot/") + CSNAP_VERSION;
+}
+
+void Headers::add(std::string name, std::string value) {
+  entries_.emplace_back(std::move(name), std::move(value));
+}
+
+std::optional<std::string_view> Headers::get(std::string_view name) const {
+  for (auto it = entries_.rbegin(); it != entries_.rend(); ++it) {
+    if (iequals(it->first, name))
+      return std::string_view(it->second);
+  }
+  return std::nullopt;
+}
+
+Error status_error(const Request& request, const Response& response) {
+  std::string text(trim(response.body));
+  if (text.size() > kMaxErrorText)
+    text = text.substr(0, kMaxErrorText) + "...";
+  auto phrase = reason_phrase(response.status);
+  std::string message = fmt::format("{} {}: {}", request.method, request.target, response.status);
+  if (!phrase.empty())
+    message += fmt::format(" {}", phrase);
+  if (!text.empty())
+    message += fmt::format(": {}", text);
+  return Error(error_kind_for_status(response.status), std::move(message));
+}
+
+namespace {
+
+// The state of one attempt, shared with libcurl's callbacks.
+struct Attempt {
+  CURL* handle = nullptr;
+  ByteSink* sink = nullptr;
+  Response response;
+  std::uint64_t bytes_to_sink = 0;
+  std::optional<Error> sink_error;
+  bool retryable = false;  // a failure worth another attempt (connect, timeout, reset)
+};
+
+// What an attempt needs from its client.
+struct Target {
+  const ClientOptions& options;
+  const std::string& base_url;
+  const std::string& connect_to;
+};
+
+std::size_t on_header(char* data, std::size_t size, std::size_t count, void* user) {
+  auto* response = static_cast<Response*>(user);
+  std::string_view line(data, size * count);
+  if (line.starts_with("HTTP/")) {
+    response->headers.clear();  // a new response: after "100 Continue" or a redirect
+    return size * count;
+  }
+  auto colon = line.find(':');
+  if (colon != std::string_view::npos) {
+    response->headers.add(std::string(trim(line.substr(0, colon))),
+                          std::string(trim(line.substr(colon + 1))));
+  }
+  return size * count;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Client>> Client::create(ClientOptions options) {
+  global_init();
+  std::unique_ptr<CURLU, UrlDeleter> url(curl_url());
+  if (!url)
+    return Error(ErrorKind::internal, "out of memory");
+  if (curl_url_set(url.get(), CURLUPART_URL, options.base_url.c_str(), 0) != CURLUE_OK) {
+    return Error(ErrorKind::invalid_argument,
+                 fmt::format("invalid URL {}", redact_url(options.base_url)));
+  }
+  std::string scheme = url_part(url.get(), CURLUPART_SCHEME);
+  if (scheme != "http" && scheme != "https") {
+    return Error(ErrorKind::invalid_argument,
+                 fmt::format("unsupported URL scheme in {} (use http or https)",
+                             redact_url(options.base_url)));
+  }
+  std::string host = url_part(url.get(), CURLUPART_HOST);
+  std::string port = url_part(url.get(), CURLUPART_PORT, CURLU_DEFAULT_PORT);
+  std::string explicit_port = url_part(url.get(), CURLUPART_PORT);
+  std::string base =
+      fmt::format("{}://{}{}", scheme, host, explicit_port.empty() ? "" : ":" + explicit_port);
+  std::string connect_to;
+  if (scheme == "https" && !options.tls.server_name.empty() && options.unix_socket_path.empty()) {
+    // Put the name to verify in the URL (so SNI and host verification use it) and tell libcurl
+    // to connect to the real host instead.
+    base = fmt::format("https://{}:{}", options.tls.server_name, port);
+    connect_to = fmt::format("{}:{}:{}:{}", options.tls.server_name, port, host, port);
+  }
+  if (!options.sleep)
+    options.sleep = [](std::chrono::milliseconds d) { std::this_thread::sleep_for(d); };
+  if (!options.now)
+    options.now = [] { return std::chrono::steady_clock::now(); };
+  if (!options.random) {
+    options.random = [] {
+      thread_local std::mt19937_64 engine{std::random_device{}()};
+      return std::uniform_real_distribution<double>(0.0, 1.0)(engine);
+    };
+  }
+  if (options.retry.max_attempts < 1)
+    options.retry.max_attempts = 1;
+  CURL* handle = curl_easy_init();
+  if (handle == nullptr)
+    return Error(ErrorKind::internal, "curl_easy_init failed");
+  return std::unique_ptr<Client>(
+      new Client(std::move(options), handle, std::move(base), std::move(connect_to)));
+}
+
+Client::Client(ClientOptions options, void* handle, std::string base_url, std::string connect_to)
+    : options_(std::move(options)),
+      handle_(handle),
+      base_url_(std::move(base_url)),
+      connect_to_(std::move(connect_to)) {}
+
+Client::~Client() {
+  curl_easy_cleanup(static_cast<CURL*>(handle_));
+}
+
+std::string Client::url_for(std::string_view target) const {
+  return redact_url(base_url_ + std::string(target));
+}
+
+Result<Response> Client::send(const Request& request) {
+  return execute(request, nullptr, StreamOptions{});
+}
+
+Result<Response> Client::send_streaming(const Request& request, ByteSink& sink,
+                                        const StreamOptions& options) {
+  return execute(request, &sink, options);
+}
+
+Result<Response> Client::send_ok(const Request& request) {
+  CSNAP_ASSIGN_OR_RETURN(auto response, send(request));
+  if (!response.ok())
+    return status_error(request, response);
+  return response;
+}
+
+namespace {
+
+std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user) {
+  auto* attempt = static_cast<Attempt*>(user);
+  std::size_t total = size * count;
+  if (attempt->sink != nullptr) {
+    long status = 0;
+    curl_easy_getinfo(attempt->handle, CURLINFO_RESPONSE_CODE, &status);
+    if (status >= 200 && status < 300) {
+      auto written = attempt->sink->write(std::as_bytes(std::span<const char>(data, total)));
+      if (!written.ok()) {
+        attempt->sink_error = std::move(written).error();
+        return 0;  // aborts the transfer with CURLE_WRITE_ERROR
+      }
+      attempt->bytes_to_sink += total;
+      return total;
+    }
+  }
+  auto& body = attempt->response.body;
+  if (attempt->sink == nullptr || body.size() < kMaxErrorBody)
+    body.append(data, total);
+  return total;
+}
+
+Result<Response> attempt_once(const Target& target, const Request& request, Attempt& attempt) {
+  const ClientOptions& options = target.options;
+  CURL* h = attempt.handle;
+  curl_easy_reset(h);  // keeps live connections for keep-alive
+  char error_buffer[CURL_ERROR_SIZE] = {0};
+  std::string url = target.base_url + request.target;
+  auto timeout = request.timeout.value_or(options.request_timeout);
+
+  curl_easy_setopt(h, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, error_buffer);
+  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+  curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
+                   static_cast<long>(options.connect_timeout.count()));
+  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
+  curl_easy_setopt(h, CURLOPT_USERAGENT, options.user_agent.c_str());
+  if (!options.unix_socket_path.empty()) {
+    curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, options.unix_socket_path.c_str());
+  }
+  Slist connect_to_list;
+  if (!target.connect_to.empty()) {
+    if (!append(connect_to_list, target.connect_to))
+      return Error(ErrorKind::internal, "out of memory");
+    curl_easy_setopt(h, CURLOPT_CONNECT_TO, connect_to_list.get());
+  }
+  const auto& tls = options.tls;
+  curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, tls.verify ? 1L : 0L);
+  curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, tls.verify ? 2L : 0L);
+  if (!tls.ca_file.empty())
+    curl_easy_setopt(h, CURLOPT_CAINFO, tls.ca_file.c_str());
+  if (!tls.ca_path.empty())
+    curl_easy_setopt(h, CURLOPT_CAPATH, tls.ca_path.c_str());
+  if (!tls.client_cert.empty())
+    curl_easy_setopt(h, CURLOPT_SSLCERT, tls.client_cert.c_str());
+  if (!tls.client_key.empty())
+    curl_easy_setopt(h, CURLOPT_SSLKEY, tls.client_key.c_str());
+  if (!options.basic_auth.empty()) {
+    curl_easy_setopt(h, CURLOPT_HTTPAUTH, static_cast<long>(CURLAUTH_BASIC));
+    curl_easy_setopt(h, CURLOPT_USERPWD, options.basic_auth.reveal().c_str());
+  }
+
+  Slist headers;
+  bool appended = append(headers, "Expect:");  // no "100-continue" round trip
+  for (const auto& [name, value] : request.headers) {
+    appended = appended && append(headers, fmt::format("{}: {}", name, value));
+  }
+  for (const auto& [name, value] : request.secret_headers) {
+    appended = appended && append(headers, fmt::format("{}: {}", name, value.reveal()));
+  }
+  if (!appended)
+    return Error(ErrorKind::internal, "out of memory");
+  curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers.get());
+
+  const bool has_body = !request.body.empty() || request.method == "PUT" ||
+                        request.method == "POST" || request.method == "PATCH";
+  if (request.method == "GET" && !has_body) {
+    curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+  } else if (request.method == "HEAD") {
+    curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+  } else {
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, request.method.c_str());
+  }
+  if (has_body) {
+    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, request.body.data());
+  }
+  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &on_body);
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, &attempt);
+  curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, &on_header);
+  curl_easy_setopt(h, CURLOPT_HEADERDATA, &attempt.response);
+
+  CURLcode code = curl_easy_perform(h);
+  // The handle keeps pointers to these locals: drop them before they go away.
+  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, nullptr);
+  curl_easy_setopt(h, CURLOPT_HTTPHEADER, nullptr);
+  curl_easy_setopt(h, CURLOPT_CONNECT_TO, nullptr);
+
+  if (code == CURLE_OK) {
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &attempt.response.status);
+    return std::move(attempt.response);
+  }
+  if (attempt.sink_error) {
+    return std::move(attempt.sink_error->add_context(
+        fmt::format("{} {}: writing the response", request.method, request.target)));
+  }
+  std::string detail = error_buffer[0] != '\0' ? error_buffer : curl_easy_strerror(code);
+  std::string prefix = fmt::format("{} {}", request.method, request.target);
+  std::string where = redact_url(
+      options.unix_socket_path.empty() ? target.base_url : "unix://" + options.unix_socket_path);
+  switch (code) {
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+    case CURLE_COULDNT_CONNECT:
+      attempt.retryable = true;
+      return Error(ErrorKind::unavailable,
+                   with_hint(fmt::format("{}: cannot connect to {}: {}", prefix, where, detail),
+                             options.hints.unreachable));
+    case CURLE_OPERATION_TIMEDOUT: {
+      attempt.retryable = true;
+      curl_off_t connected = 0;
+      curl_easy_getinfo(h, CURLINFO_CONNECT_TIME_T, &connected);
+      if (connected == 0) {
+        return Error(ErrorKind::unavailable,
+                     with_hint(fmt::format("{}: cannot connect to {}: {}", prefix, where, detail),
+                               options.hints.unreachable));
+      }
+      return Error(ErrorKind::transient, fmt::format("{}: timed out: {}", prefix, detail));
+    }
+    case CURLE_SEND_ERROR:
+    case CURLE_RECV_ERROR:
+    case CURLE_GOT_NOTHING:
+    case CURLE_PARTIAL_FILE:
+    case CURLE_HTTP2:
+    case CURLE_HTTP2_STREAM:
+      attempt.retryable = true;
+      return Error(ErrorKind::transient,
+                   fmt::format("{}: connection to {} failed: {}", prefix, where, detail));
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_CRL_BADFILE:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_ENGINE_NOTFOUND:
+    case CURLE_SSL_ENGINE_SETFAILED:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+      return Error(ErrorKind::unavailable,
+                   with_hint(fmt::format("{}: TLS to {} failed: {}", prefix, where, detail),
+                             options.hints.tls));
+    default:
+      return Error(ErrorKind::internal, fmt::format("{}: {}", prefix, detail));
+  }
+}
+
+}  // namespace
+
+Result<Response> Client::execute(const Request& request, ByteSink* sink,
+                                 const StreamOptions& stream) {
+  const auto start = options_.now();
+  const auto& retry = options_.retry;
+  for (int attempt_number = 1;; ++attempt_number) {
+    Attempt attempt;
+    attempt.handle = static_cast<CURL*>(handle_);
+    attempt.sink = sink;
+    const auto attempt_start = options_.now();
+    auto result = attempt_once(Target{options_, base_url_, connect_to_}, request, attempt);
+    auto elapsed =
+        std::chrono::duration_cast<std::chrono::milliseconds>(options_.now() - attempt_start);
+    bool retryable = false;
+    if (result.ok()) {
+      log::debug("http: {} {} -> {} in {} ms (attempt {})", request.method, request.target,
+                 result->status, elapsed.count(), attempt_number);
+      retryable = is_retryable_status(result->status);
+    } else {
+      log::debug("http: {} {} failed in {} ms (attempt {}): {}", request.method, request.target,
+                 elapsed.count(), attempt_number, result.error().message());
+      retryable = attempt.retryable;
+    }
+    if (!retryable || attempt_number >= retry.max_attempts)
+      return result;
+    if (attempt.bytes_to_sink > 0) {
+      if (!stream.rewind)
+        return result;
+      CSNAP_TRY_CONTEXT(stream.rewind(), fmt::format("{} {}: rewinding for a retry", request.method,
+                                                     request.target));
+    }
+    auto delay = backoff_delay(retry, attempt_number, options_.random());
+    if (options_.now() - start + delay > retry.max_total)
+      return result;
+    log::debug("http: retrying {} {} in {} ms", request.method, request.target, delay.count());
+    options_.sleep(delay);
+  }
+}
+
+}  // namespace csnap::http

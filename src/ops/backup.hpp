@@ -1,0 +1,42 @@
+#pragma once
+// One logical backup: Consul's KV store -> kv.json (spooled, hashed) -> tar with meta.json first
+// -> compression -> one object in storage, visible only once complete.
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+
+#include "codec/compression.hpp"
+#include "consul/client.hpp"
+#include "storage/backend.hpp"
+
+namespace csnap::ops {
+
+// The original tool's key: the Unix time of the last successful backup.
+inline constexpr std::string_view kLastBackupKey = "service/consul-snapshot/lastbackup";
+
+struct BackupOptions {
+  std::string key_prefix = "backups";  // CONSUL_SNAPSHOT_UPLOAD_PREFIX
+  std::string hostname;                // in the key; "" = this machine's
+  std::filesystem::path tmp_dir = "/tmp";
+  codec::Compression compression = codec::Compression::zstd;
+  std::string tool_version;
+  bool record_last_backup = true;  // write kLastBackupKey after success
+};
+
+struct BackupReport {
+  std::string key;
+  std::string location;  // the storage, for logs
+  std::uint64_t bytes = 0;
+  std::uint64_t kv_entries = 0;
+  std::uint64_t consul_index = 0;
+  std::int64_t started_unix = 0;
+  double seconds = 0;
+};
+
+// Takes one backup. Fails, and leaves no object behind, if any entry cannot be read completely
+// (including entries hidden by ACLs).
+Result<BackupReport> run_backup(consul::Client& consul, storage::Backend& storage,
+                                const BackupOptions& options);
+
+}  // namespace csnap::ops

@@ -1,0 +1,158 @@
+// consul-snapshot against a Consul with ACLs (default deny) and one with TLS: tokens from the
+// environment and from a file, never in the output even at debug level; a token that cannot see
+// everything fails the backup rather than writing an incomplete one; HTTPS with and without the
+// CA. Consul's state is checked with the consul CLI.
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "consul_agent.hpp"
+#include "tool_run.hpp"
+
+namespace csnap::testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+class SecureConsulTest : public ::testing::Test {
+ protected:
+  void start(ConsulAgentOptions options) {
+    auto agent = ConsulAgent::start(options);
+    if (!agent.ok()) {
+      if (running_in_ci())
+        FAIL() << "cannot start Consul: " << agent.error().message();
+      GTEST_SKIP() << "cannot start Consul (" << agent.error().message()
+                   << "); run scripts/build-consul.sh or set CONSUL_BIN";
+    }
+    agent_ = std::move(agent).value();
+    work_ = fs::temp_directory_path() / ("csnap-secure-" + std::to_string(std::random_device{}()));
+    fs::create_directories(work_ / "backups");
+    fs::create_directories(work_ / "tmp");
+  }
+  void TearDown() override {
+    agent_.reset();
+    if (!work_.empty())
+      fs::remove_all(work_);
+  }
+
+  std::map<std::string, std::string> env() const {
+    return {{"CONSUL_HTTP_ADDR", agent_->http_address()},
+            {"LOCAL_DIR", (work_ / "backups").string()},
+            {"SNAPSHOT_TMP_DIR", (work_ / "tmp").string()}};
+  }
+
+  std::size_t backup_count() const {
+    std::size_t count = 0;
+    for (const auto& entry : fs::recursive_directory_iterator(work_ / "backups")) {
+      count += entry.is_regular_file() ? 1 : 0;
+    }
+    return count;
+  }
+
+  std::string cli(const std::vector<std::string>& args) {
+    auto out = agent_->run_cli(args);
+    EXPECT_TRUE(out.ok()) << (out.ok() ? "" : out.error().message());
+    return out.ok() ? *out : "";
+  }
+
+  std::unique_ptr<ConsulAgent> agent_;
+  fs::path work_;
+};
+
+TEST_F(SecureConsulTest, AclTokensFromEnvironmentAndFileAndNeverLogged) {
+  start({.acl = true});
+  if (!agent_)
+    return;
+  const std::string token = agent_->management_token();
+  cli({"kv", "put", "app/config", "one"});
+  cli({"kv", "put", "other/secret", "two"});
+
+  auto no_token = run_tool({"backup", "--once"}, env());
+  EXPECT_EQ(no_token.exit_code, 1) << no_token.all();
+  EXPECT_NE(no_token.err.find("lacks permission 'agent:read'"), std::string::npos) << no_token.err;
+  EXPECT_NE(no_token.err.find("CONSUL_HTTP_TOKEN"), std::string::npos) << no_token.err;
+  EXPECT_EQ(backup_count(), 0u);
+
+  auto with_env = env();
+  with_env["CONSUL_HTTP_TOKEN"] = token;
+  auto from_env = run_tool({"backup", "--once", "--log-level", "debug"}, with_env);
+  EXPECT_EQ(from_env.exit_code, 0) << from_env.all();
+  EXPECT_NE(from_env.err.find("[DEBUG]"), std::string::npos);
+  EXPECT_NE(from_env.err.find("consul-token = **redacted** (environment)"), std::string::npos)
+      << from_env.err;
+  EXPECT_EQ(from_env.all().find(token), std::string::npos) << "the token was printed";
+
+  auto token_file = work_ / "token";
+  std::ofstream(token_file) << token << "\n";
+  auto with_file = env();
+  with_file["CONSUL_HTTP_TOKEN_FILE"] = token_file.string();
+  // Two backups within one second share a key unless their host names differ.
+  with_file["CONSUL_SNAPSHOT_HOSTNAME"] = "second-host";
+  auto from_file = run_tool({"backup", "--once", "--log-level", "debug"}, with_file);
+  EXPECT_EQ(from_file.exit_code, 0) << from_file.all();
+  EXPECT_EQ(from_file.all().find(token), std::string::npos) << "the token was printed";
+  EXPECT_EQ(backup_count(), 2u);
+
+  cli({"kv", "delete", "-recurse", "app"});
+  auto restore = run_tool({"restore", "latest", "--yes", "--log-level", "debug"}, with_file);
+  EXPECT_EQ(restore.exit_code, 0) << restore.all();
+  EXPECT_EQ(restore.all().find(token), std::string::npos) << "the token was printed";
+  EXPECT_EQ(cli({"kv", "get", "app/config"}), "one\n");
+}
+
+TEST_F(SecureConsulTest, TokenThatCannotSeeEveryKeyFailsTheBackup) {
+  start({.acl = true});
+  if (!agent_)
+    return;
+  cli({"kv", "put", "app/config", "one"});
+  cli({"kv", "put", "other/secret", "two"});
+  cli({"acl", "policy", "create", "-name", "app-only", "-rules",
+       R"(key_prefix "app/" { policy = "read" }
+agent_prefix "" { policy = "read" })"});
+  auto created = nlohmann::json::parse(
+      cli({"acl", "token", "create", "-policy-name", "app-only", "-format", "json"}));
+  const std::string partial_token = created["SecretID"].get<std::string>();
+
+  auto partial_env = env();
+  partial_env["CONSUL_HTTP_TOKEN"] = partial_token;
+  auto partial = run_tool({"backup", "--once"}, partial_env);
+  EXPECT_EQ(partial.exit_code, 1) << partial.all();
+  EXPECT_NE(partial.err.find("X-Consul-Results-Filtered-By-Acls"), std::string::npos)
+      << partial.err;
+  EXPECT_EQ(partial.all().find(partial_token), std::string::npos);
+  EXPECT_EQ(backup_count(), 0u) << "an incomplete backup was written";
+  EXPECT_TRUE(fs::is_empty(work_ / "tmp"));
+}
+
+TEST_F(SecureConsulTest, HttpsNeedsTheCa) {
+  start({.tls = true});
+  if (!agent_)
+    return;
+  cli({"kv", "put", "app/tls", "yes"});
+
+  auto https_env = env();
+  https_env["CONSUL_HTTP_ADDR"] = agent_->https_address();
+  https_env["CONSUL_CACERT"] = agent_->ca_file();
+  auto with_ca = run_tool({"backup", "--once"}, https_env);
+  EXPECT_EQ(with_ca.exit_code, 0) << with_ca.all();
+  EXPECT_EQ(backup_count(), 1u);
+
+  https_env.erase("CONSUL_CACERT");
+  auto without_ca = run_tool({"backup", "--once"}, https_env);
+  EXPECT_EQ(without_ca.exit_code, 1) << without_ca.all();
+  EXPECT_NE(without_ca.err.find("certificate"), std::string::npos) << without_ca.err;
+  EXPECT_NE(without_ca.err.find("CONSUL_CACERT"), std::string::npos) << without_ca.err;
+
+  https_env["CONSUL_CACERT"] = (work_ / "missing-ca.pem").string();
+  auto missing_ca = run_tool({"backup", "--once"}, https_env);
+  EXPECT_EQ(missing_ca.exit_code, 2) << missing_ca.all();
+  EXPECT_NE(missing_ca.err.find("CONSUL_CACERT"), std::string::npos) << missing_ca.err;
+  EXPECT_EQ(backup_count(), 1u);
+}
+
+}  // namespace
+}  // namespace csnap::testing

@@ -1,0 +1,193 @@
+#include "consul/client.hpp"
+
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include <gtest/gtest.h>
+#include <httplib.h>
+
+#include "util/file.hpp"
+
+namespace csnap::consul {
+namespace {
+
+using namespace std::chrono_literals;
+
+TEST(KeyFitsUrl, RefusesWhatConsulsRouterRewrites) {
+  for (std::string_view good :
+       {"a", "a/b", "a/b/", "a b", "a%b?c#d", "a/.b/c..", "a./b", "~!*'()"}) {
+    EXPECT_TRUE(key_fits_url(good)) << good;
+  }
+  for (std::string_view bad : {"/a", "a//b", "./a", "a/./b", "a/../b", "a/.", "a/..", ".", "..",
+                               "a//", "tab\t", "lf\n", "del\x7f", "nbsp\xc2\xa0", "\xe6\x97\xa5"}) {
+    EXPECT_FALSE(key_fits_url(bad)) << bad;
+  }
+}
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern = (std::filesystem::temp_directory_path() / "csnap-consul-XXXXXX").string();
+    path_ = ::mkdtemp(pattern.data());
+  }
+  ~TempDir() { std::filesystem::remove_all(path_); }
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+TEST(ConsulClientCreate, ValidatesTheAddress) {
+  for (std::string bad : {"", "ftp://x:1", "host:port", "host:0", "host:70000", "unix://",
+                          "http://h:1/path", "u:p@h:1"}) {
+    auto client = Client::create({.address = bad});
+    ASSERT_FALSE(client.ok()) << bad;
+    EXPECT_EQ(client.error().kind(), ErrorKind::invalid_argument);
+    EXPECT_NE(client.error().message().find("CONSUL_HTTP_ADDR"), std::string::npos);
+  }
+  for (std::string good : {"127.0.0.1:8500", "localhost:8500", "http://h:1", "https://h:1/",
+                           "unix:///tmp/consul.sock", "[::1]:8500", "consul.service"}) {
+    EXPECT_TRUE(Client::create({.address = good}).ok()) << good;
+  }
+}
+
+TEST(ConsulClientCreate, NamesTheVariableOfAMissingFile) {
+  auto client = Client::create({.ca_file = "/nonexistent/ca.pem"});
+  ASSERT_FALSE(client.ok());
+  EXPECT_EQ(client.error().message(),
+            "CONSUL_CACERT /nonexistent/ca.pem: No such file or directory");
+  client = Client::create({.ca_path = "/nonexistent"});
+  ASSERT_FALSE(client.ok());
+  EXPECT_TRUE(client.error().message().starts_with("CONSUL_CAPATH /nonexistent"));
+  client = Client::create({.token_file = "/nonexistent/token"});
+  ASSERT_FALSE(client.ok());
+  EXPECT_TRUE(client.error().message().starts_with("CONSUL_HTTP_TOKEN_FILE /nonexistent/token"));
+  TempDir dir;
+  auto cert = dir.path() / "cert.pem";
+  std::ofstream(cert) << "x";
+  client = Client::create({.client_cert = cert.string()});
+  ASSERT_FALSE(client.ok());
+  EXPECT_NE(client.error().message().find("CONSUL_CLIENT_KEY"), std::string::npos);
+  client = Client::create({.client_cert = cert.string(), .client_key = "/nonexistent/key"});
+  ASSERT_FALSE(client.ok());
+  EXPECT_TRUE(client.error().message().starts_with("CONSUL_CLIENT_KEY /nonexistent/key"));
+}
+
+// A fake Consul for request shapes; real behaviour is in tests/integration/consul.
+class FakeConsul {
+ public:
+  FakeConsul() {
+    port_ = server_.bind_to_any_port("127.0.0.1");
+    thread_ = std::thread([this] { server_.listen_after_bind(); });
+  }
+  ~FakeConsul() {
+    server_.stop();
+    thread_.join();
+  }
+  httplib::Server& server() { return server_; }
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+  void wait() {
+    while (!server_.is_running())
+      std::this_thread::sleep_for(1ms);
+  }
+
+ private:
+  httplib::Server server_;
+  std::thread thread_;
+  int port_ = 0;
+};
+
+TEST(ConsulClient, SendsTheTokenFromAFileAsAHeader) {
+  TempDir dir;
+  auto token_file = dir.path() / "token";
+  std::ofstream(token_file) << "  file-token-1234\n";
+  FakeConsul consul;
+  std::string seen_token, seen_target;
+  consul.server().Get(R"(/v1/kv/(.*))", [&](const httplib::Request& req, httplib::Response& res) {
+    seen_token = req.get_header_value("X-Consul-Token");
+    seen_target = req.target;
+    res.status = 404;
+  });
+  consul.wait();
+  auto client = Client::create({.address = consul.address(), .token_file = token_file.string()});
+  ASSERT_TRUE(client.ok()) << client.error().message();
+  auto entry = (*client)->kv_get("a b/%?#");
+  ASSERT_TRUE(entry.ok()) << entry.error().message();
+  EXPECT_FALSE(entry->has_value());
+  EXPECT_EQ(seen_token, "file-token-1234");
+  EXPECT_EQ(seen_target, "/v1/kv/a%20b/%25%3F%23");
+}
+
+TEST(ConsulClient, PermissionDeniedSaysWhichVariableSetsTheToken) {
+  FakeConsul consul;
+  consul.server().Get("/v1/acl/token/self", [&](const httplib::Request&, httplib::Response& res) {
+    res.status = 403;
+    res.set_content("Permission denied: token with AccessorID 'x' lacks permission 'acl:read'",
+                    "text/plain");
+  });
+  consul.wait();
+  auto client = Client::create({.address = consul.address(), .token = Secret("tok-abcdef")});
+  ASSERT_TRUE(client.ok());
+  auto self = (*client)->token_self();
+  ASSERT_FALSE(self.ok());
+  EXPECT_EQ(self.error().kind(), ErrorKind::permission_denied);
+  const auto& message = self.error().message();
+  EXPECT_NE(message.find("lacks permission 'acl:read'"), std::string::npos) << message;
+  EXPECT_NE(message.find("CONSUL_HTTP_TOKEN or CONSUL_HTTP_TOKEN_FILE"), std::string::npos);
+  EXPECT_EQ(message.find("tok-abcdef"), std::string::npos);
+}
+
+TEST(ConsulClient, KvListReadsHeadersAndEntries) {
+  FakeConsul consul;
+  consul.server().Get("/v1/kv/p/", [&](const httplib::Request& req, httplib::Response& res) {
+    EXPECT_TRUE(req.has_param("recurse"));
+    res.set_header("X-Consul-Index", "77");
+    res.set_header("X-Consul-Results-Filtered-By-Acls", "true");
+    res.set_content(R"([{"Key":"p/a","Value":"eA==","Flags":1},{"Key":"p/b","Value":null}])",
+                    "application/json");
+  });
+  consul.server().Get("/v1/kv/none",
+                      [&](const httplib::Request&, httplib::Response& res) { res.status = 404; });
+  consul.wait();
+  auto client = Client::create({.address = consul.address()});
+  ASSERT_TRUE(client.ok());
+  TempDir dir;
+  std::vector<KvEntry> entries;
+  auto listing = (*client)->kv_list("p/", dir.path(), [&](KvEntry&& entry) -> Status {
+    entries.push_back(std::move(entry));
+    return {};
+  });
+  ASSERT_TRUE(listing.ok()) << listing.error().message();
+  EXPECT_EQ(listing->index, 77U);
+  EXPECT_TRUE(listing->filtered_by_acls);
+  EXPECT_EQ(listing->entries, 2U);
+  ASSERT_EQ(entries.size(), 2U);
+  EXPECT_EQ(entries[0].value, "x");
+  EXPECT_EQ(entries[0].flags, 1U);
+  EXPECT_TRUE(std::filesystem::is_empty(dir.path()));  // the spool file is gone
+  auto none = (*client)->kv_list("none", dir.path(), [](KvEntry&&) { return Status(); });
+  ASSERT_TRUE(none.ok());
+  EXPECT_EQ(none->entries, 0U);
+}
+
+TEST(ConsulClient, TxnConflictListsEachError) {
+  FakeConsul consul;
+  consul.server().Put("/v1/txn", [&](const httplib::Request&, httplib::Response& res) {
+    res.status = 409;
+    res.set_content(R"({"Results":null,"Errors":[{"OpIndex":1,"What":"failed to lock"}]})",
+                    "application/json");
+  });
+  consul.wait();
+  auto client = Client::create({.address = consul.address()});
+  ASSERT_TRUE(client.ok());
+  std::vector<TxnOp> ops = {TxnOp::set("a", "1"), TxnOp::set("b", "2")};
+  auto status = (*client)->txn(ops);
+  ASSERT_FALSE(status.ok());
+  EXPECT_EQ(status.error().kind(), ErrorKind::conflict);
+  EXPECT_NE(status.error().message().find(R"(op 1 (set "b"): failed to lock)"), std::string::npos)
+      << status.error().message();
+}
+
+}  // namespace
+}  // namespace csnap::consul

@@ -1,0 +1,151 @@
+#include "consul/txn.hpp"
+
+#include <random>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "util/base64.hpp"
+
+namespace csnap::consul {
+namespace {
+
+TEST(TxnJson, EncodesEachVerb) {
+  EXPECT_EQ(txn_op_json(TxnOp::set("a", "hi", 7)),
+            R"({"KV":{"Verb":"set","Key":"a","Value":"aGk=","Flags":7}})");
+  EXPECT_EQ(txn_op_json(TxnOp::remove("a")), R"({"KV":{"Verb":"delete","Key":"a"}})");
+  EXPECT_EQ(txn_op_json(TxnOp::remove_tree("p/")), R"({"KV":{"Verb":"delete-tree","Key":"p/"}})");
+  EXPECT_EQ(txn_op_json(TxnOp::set("e", "", 18446744073709551615ULL)),
+            R"({"KV":{"Verb":"set","Key":"e","Value":"","Flags":18446744073709551615}})");
+  std::vector<TxnOp> ops = {TxnOp::set("a", "b"), TxnOp::remove("c")};
+  EXPECT_EQ(txn_body(ops), "[" + txn_op_json(ops[0]) + "," + txn_op_json(ops[1]) + "]");
+}
+
+TEST(TxnJson, EscapesKeysAndKeepsUtf8) {
+  std::string out;
+  append_json_string(out, std::string("q\"b\\n\n\t\r\b\f\x01\x1f\x7f \xc2\xa0/", 17));
+  EXPECT_EQ(out, "\"q\\\"b\\\\n\\n\\t\\r\\b\\f\\u0001\\u001f\x7f \xc2\xa0/\"");
+  auto parsed = nlohmann::json::parse(txn_op_json(TxnOp::set("/a//./../\t\n\xe2\x80\x8d", "")));
+  EXPECT_EQ(parsed["KV"]["Key"], "/a//./../\t\n\xe2\x80\x8d");
+}
+
+TEST(TxnJson, PredictedSizeIsExact) {
+  std::mt19937_64 random(42);
+  for (int i = 0; i < 2000; ++i) {
+    std::string key(random() % 40, '\0');
+    for (auto& c : key)
+      c = static_cast<char>(random() % 256);
+    std::string value(random() % 100, '\0');
+    for (auto& c : value)
+      c = static_cast<char>(random() % 256);
+    std::uint64_t flags = random() >> (random() % 64);
+    auto verb = static_cast<TxnVerb>(random() % 4);
+    TxnOp op{verb, key, value, flags};
+    ASSERT_EQ(txn_op_json_size(op), txn_op_json(op).size());
+  }
+}
+
+// Records what a TxnBatcher sends.
+struct FakeConsul {
+  std::vector<std::string> bodies;
+  std::vector<std::size_t> op_counts;
+  std::vector<std::string> log;  // "txn N" or "put KEY" in order
+  int fail_txn_at = -1;
+
+  TxnTransport transport() {
+    return {.txn = [this](std::span<const TxnOp> ops) -> Status {
+              if (static_cast<int>(bodies.size()) == fail_txn_at) {
+                return Error(ErrorKind::conflict, "rolled back");
+              }
+              bodies.push_back(txn_body(ops));
+              op_counts.push_back(ops.size());
+              log.push_back("txn " + std::to_string(ops.size()));
+              return {};
+            },
+            .put = [this](std::string_view key, std::string_view, std::uint64_t) -> Status {
+              log.push_back("put " + std::string(key));
+              return {};
+            }};
+  }
+};
+
+TEST(TxnBatcher, SplitsAt128Ops) {
+  FakeConsul consul;
+  TxnBatcher batcher(consul.transport());
+  for (int i = 0; i < 300; ++i)
+    ASSERT_TRUE(batcher.add_set("k" + std::to_string(i), "v").ok());
+  ASSERT_TRUE(batcher.add_delete("gone").ok());
+  auto report = batcher.finish();
+  ASSERT_TRUE(report.ok());
+  EXPECT_EQ(consul.op_counts, (std::vector<std::size_t>{128, 128, 45}));
+  EXPECT_EQ(report->sets, 300U);
+  EXPECT_EQ(report->deletes, 1U);
+  EXPECT_EQ(report->transactions, 3U);
+  EXPECT_EQ(report->plain_puts, 0U);
+}
+
+TEST(TxnBatcher, KeepsEveryBodyWithinTheLimit) {
+  for (std::size_t value_size : {1000U, 100000U, 130000U, 262000U, 393000U}) {
+    FakeConsul consul;
+    TxnBatcher batcher(consul.transport());
+    for (int i = 0; i < 20; ++i) {
+      ASSERT_TRUE(batcher.add_set("key/" + std::to_string(i), std::string(value_size, 'x')).ok());
+    }
+    auto report = batcher.finish();
+    ASSERT_TRUE(report.ok());
+    EXPECT_EQ(report->sets, 20U);
+    for (const auto& body : consul.bodies)
+      EXPECT_LE(body.size(), 524288U) << value_size;
+  }
+}
+
+TEST(TxnBatcher, FillsABodyToExactlyTheLimit) {
+  // Two ops whose body is exactly 524288 bytes go in one transaction; one byte more splits them.
+  TxnOp small = TxnOp::set("a", "");
+  std::size_t rest = 524288 - 2 - 1 - txn_op_json_size(small);
+  std::size_t key_size = rest - txn_op_json_size(TxnOp::set("", ""));
+  for (std::size_t extra : {0U, 1U}) {
+    FakeConsul consul;
+    TxnBatcher batcher(consul.transport());
+    ASSERT_TRUE(batcher.add_set("a", "").ok());
+    ASSERT_TRUE(batcher.add_set(std::string(key_size + extra, 'k'), "").ok());
+    ASSERT_TRUE(batcher.finish().ok());
+    if (extra == 0) {
+      ASSERT_EQ(consul.bodies.size(), 1U);
+      EXPECT_EQ(consul.bodies[0].size(), 524288U);
+    } else {
+      EXPECT_EQ(consul.bodies.size(), 2U);
+    }
+  }
+}
+
+TEST(TxnBatcher, SendsAValueTooBigForATxnByPutInOrder) {
+  FakeConsul consul;
+  TxnBatcher batcher(consul.transport());
+  ASSERT_TRUE(batcher.add_set("before", "1").ok());
+  ASSERT_TRUE(batcher.add_set("huge", std::string(524288, 'h')).ok());
+  ASSERT_TRUE(batcher.add_set("after", "2").ok());
+  auto report = batcher.finish();
+  ASSERT_TRUE(report.ok());
+  EXPECT_EQ(consul.log, (std::vector<std::string>{"txn 1", "put huge", "txn 1"}));
+  EXPECT_EQ(report->sets, 3U);
+  EXPECT_EQ(report->plain_puts, 1U);
+  EXPECT_EQ(report->transactions, 2U);
+}
+
+TEST(TxnBatcher, ReportsTheFailedTransaction) {
+  FakeConsul consul;
+  consul.fail_txn_at = 1;
+  TxnBatcher batcher(consul.transport());
+  Status status;
+  for (int i = 0; i < 200 && status.ok(); ++i)
+    status = batcher.add_set("k" + std::to_string(i), "");
+  if (status.ok())
+    status = batcher.finish().ok() ? Status() : Error(ErrorKind::conflict, "x");
+  ASSERT_FALSE(status.ok());
+  EXPECT_EQ(status.error().kind(), ErrorKind::conflict);
+}
+
+}  // namespace
+}  // namespace csnap::consul
