@@ -10,50 +10,13 @@
 #include <rapidjson/reader.h>
 
 #include "util/base64.hpp"
+#include "util/json_string.hpp"
 
 namespace csnap::archive {
 
 namespace {
 
 constexpr std::size_t kFlushThreshold = std::size_t{64} * 1024;
-
-// The length of the UTF-8 sequence at `text[i]`, or 0 when it is not well formed.
-std::size_t utf8_sequence_length(std::string_view text, std::size_t i, std::uint32_t& code_point) {
-  auto byte = [&](std::size_t at) { return static_cast<unsigned char>(text[at]); };
-  unsigned char lead = byte(i);
-  std::size_t length = 0;
-  std::uint32_t minimum = 0;
-  if (lead < 0x80) {
-    code_point = lead;
-    return 1;
-  } else if ((lead & 0xe0) == 0xc0) {
-    length = 2;
-    code_point = lead & 0x1f;
-    minimum = 0x80;
-  } else if ((lead & 0xf0) == 0xe0) {
-    length = 3;
-    code_point = lead & 0x0f;
-    minimum = 0x800;
-  } else if ((lead & 0xf8) == 0xf0) {
-    length = 4;
-    code_point = lead & 0x07;
-    minimum = 0x10000;
-  } else {
-    return 0;
-  }
-  if (i + length > text.size())
-    return 0;
-  for (std::size_t k = 1; k < length; ++k) {
-    if ((byte(i + k) & 0xc0) != 0x80)
-      return 0;
-    code_point = (code_point << 6) | (byte(i + k) & 0x3f);
-  }
-  if (code_point < minimum || code_point > 0x10ffff ||
-      (code_point >= 0xd800 && code_point <= 0xdfff)) {
-    return 0;
-  }
-  return length;
-}
 
 std::string quoted_key(std::string_view key) {
   std::string out;
@@ -65,62 +28,6 @@ std::string quoted_key(std::string_view key) {
 }
 
 }  // namespace
-
-bool append_json_string(std::string& out, std::string_view text) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  out.push_back('"');
-  std::size_t i = 0;
-  while (i < text.size()) {
-    std::uint32_t code_point = 0;
-    std::size_t length = utf8_sequence_length(text, i, code_point);
-    if (length == 0)
-      return false;
-    if (length > 1) {
-      if (code_point == 0x2028 || code_point == 0x2029) {
-        out += code_point == 0x2028 ? "\\u2028" : "\\u2029";
-      } else {
-        out.append(text.substr(i, length));
-      }
-      i += length;
-      continue;
-    }
-    char c = text[i++];
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      case '<':
-      case '>':
-      case '&':
-        out += "\\u00";
-        out.push_back(kHex[(c >> 4) & 0xf]);
-        out.push_back(kHex[c & 0xf]);
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          out += "\\u00";
-          out.push_back(kHex[(c >> 4) & 0xf]);
-          out.push_back(kHex[c & 0xf]);
-        } else {
-          out.push_back(c);
-        }
-    }
-  }
-  out.push_back('"');
-  return true;
-}
 
 Status KvJsonWriter::add(std::string_view key, std::string_view value, std::uint64_t flags) {
   assert(!finished_);

@@ -45,8 +45,4 @@ class KvJsonWriter {
 // the entry index and, once known, its key.
 Status read_kv_json(ByteSource& source, const std::function<Status(KvRecord&&)>& on_record);
 
-// `text` as a JSON string literal with Go's escaping (quotes included); false if `text` is not
-// valid UTF-8.
-bool append_json_string(std::string& out, std::string_view text);
-
 }  // namespace csnap::archive

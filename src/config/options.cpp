@@ -11,6 +11,7 @@
 #include <toml++/toml.h>
 
 #include "util/file.hpp"
+#include "util/text.hpp"
 
 namespace csnap::config {
 namespace {
@@ -95,13 +96,6 @@ constexpr OptionSpec options[] = {
    false, "encryption"},
 };
 // clang-format on
-
-std::string lower(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
 
 bool in_choices(std::string_view choices, std::string_view value) {
   while (!choices.empty()) {
@@ -261,7 +255,7 @@ std::string_view to_string(Source source) {
 }
 
 std::optional<bool> parse_bool(std::string_view text) {
-  auto value = lower(text);
+  auto value = to_lower(text);
   if (value == "1" || value == "true" || value == "yes" || value == "on")
     return true;
   if (value == "0" || value == "false" || value == "no" || value == "off")

@@ -13,21 +13,13 @@
 #include "util/base64.hpp"
 #include "util/file.hpp"
 #include "util/log.hpp"
+#include "util/text.hpp"
 
 namespace csnap::consul {
 namespace {
 
 constexpr std::string_view kTokenHint =
     "set CONSUL_HTTP_TOKEN or CONSUL_HTTP_TOKEN_FILE to a token with this permission";
-
-std::string_view trim(std::string_view text) {
-  auto is_space = [](char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; };
-  while (!text.empty() && is_space(text.front()))
-    text.remove_prefix(1);
-  while (!text.empty() && is_space(text.back()))
-    text.remove_suffix(1);
-  return text;
-}
 
 // Checks that `path` (named by `variable`) is a readable file, or a directory when `directory`.
 Status check_readable(std::string_view variable, const std::string& path, bool directory) {
@@ -354,6 +346,8 @@ Status Client::kv_delete(std::string_view key, bool recurse) {
 }
 
 Result<nlohmann::json> Client::txn_json(std::span<const TxnOp> ops) {
+  for (const auto& op : ops)
+    CSNAP_TRY(check_txn_key(op.key));
   auto req = request("PUT", "/v1/txn", txn_body(ops));
   CSNAP_ASSIGN_OR_RETURN(auto response, http_->send(req));
   if (response.status == 409) {

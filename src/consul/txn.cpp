@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "util/base64.hpp"
+#include "util/json_string.hpp"
 
 namespace csnap::consul {
 namespace {
@@ -19,22 +20,6 @@ std::string_view verb_name(TxnVerb verb) {
       return "delete-tree";
   }
   return "get";
-}
-
-// The size of `text` once append_json_string has quoted and escaped it.
-std::size_t json_string_size(std::string_view text) {
-  std::size_t size = 2;
-  for (char ch : text) {
-    auto c = static_cast<unsigned char>(ch);
-    if (c == '"' || c == '\\' || c == '\n' || c == '\t' || c == '\r' || c == '\b' || c == '\f') {
-      size += 2;
-    } else if (c < 0x20) {
-      size += 6;
-    } else {
-      size += 1;
-    }
-  }
-  return size;
 }
 
 std::size_t decimal_digits(std::uint64_t value) {
@@ -55,53 +40,22 @@ constexpr std::string_view kClose = "}}";
 
 }  // namespace
 
-void append_json_string(std::string& out, std::string_view text) {
-  static constexpr std::string_view hex = "0123456789abcdef";
-  out.push_back('"');
-  for (char ch : text) {
-    auto c = static_cast<unsigned char>(ch);
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\b':
-        out += "\\b";
-        break;
-      case '\f':
-        out += "\\f";
-        break;
-      default:
-        if (c < 0x20) {
-          out += "\\u00";
-          out.push_back(hex[c >> 4U]);
-          out.push_back(hex[c & 0xFU]);
-        } else {
-          out.push_back(ch);
-        }
-    }
-  }
-  out.push_back('"');
+Status check_txn_key(std::string_view key) {
+  if (is_valid_utf8(key))
+    return {};
+  return Error(ErrorKind::invalid_argument,
+               "a key that is not valid UTF-8 cannot be sent in a transaction (Consul would "
+               "replace its invalid bytes)");
 }
 
 std::string txn_op_json(const TxnOp& op) {
   std::string out;
   out.reserve(txn_op_json_size(op));
   out += kOpen;
-  append_json_string(out, verb_name(op.verb));
+  // Keys are checked for UTF-8 before they get here (TxnBatcher::add, Client::txn).
+  (void)append_json_string(out, verb_name(op.verb));
   out += kKey;
-  append_json_string(out, op.key);
+  (void)append_json_string(out, op.key);
   if (op.verb == TxnVerb::set) {
     out += kValue;
     out += base64::encode(op.value);
@@ -149,6 +103,7 @@ Status TxnBatcher::add_delete_tree(std::string key) {
 }
 
 Status TxnBatcher::add(TxnOp op) {
+  CSNAP_TRY(check_txn_key(op.key));
   const std::size_t size = txn_op_json_size(op);
   if (2 + size > limits_.max_body_bytes) {
     // Too big for any transaction: keep the order by sending what is queued first.

@@ -43,8 +43,8 @@ std::string txn_op_json(const TxnOp& op);
 std::size_t txn_op_json_size(const TxnOp& op);
 // The whole request body: "[op,op,...]"; its size is 2 + sum of op sizes + commas.
 std::string txn_body(std::span<const TxnOp> ops);
-// Appends `text` to `out` as a JSON string literal (bytes >= 0x80 pass through unchanged).
-void append_json_string(std::string& out, std::string_view text);
+// invalid_argument unless `key` is valid UTF-8, which a JSON body needs.
+Status check_txn_key(std::string_view key);
 
 // Where a TxnBatcher sends its writes: a transaction, or a plain PUT for one value too big for one.
 struct TxnTransport {

@@ -11,6 +11,7 @@
 
 #include "http/url.hpp"
 #include "util/log.hpp"
+#include "util/text.hpp"
 
 #ifndef CSNAP_VERSION
 #define CSNAP_VERSION "0.0.0"
@@ -27,15 +28,6 @@ bool iequals(std::string_view a, std::string_view b) {
            return std::tolower(static_cast<unsigned char>(x)) ==
                   std::tolower(static_cast<unsigned char>(y));
          });
-}
-
-std::string_view trim(std::string_view text) {
-  auto is_space = [](char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; };
-  while (!text.empty() && is_space(text.front()))
-    text.remove_prefix(1);
-  while (!text.empty() && is_space(text.back()))
-    text.remove_suffix(1);
-  return text;
 }
 
 std::string_view reason_phrase(long status) {

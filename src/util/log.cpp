@@ -9,6 +9,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "util/text.hpp"
+
 namespace csnap::log {
 namespace {
 
@@ -23,13 +25,6 @@ struct State {
 State& state() {
   static State instance;
   return instance;
-}
-
-std::string lower(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
 }
 
 std::string_view level_name(Level level) {
@@ -60,7 +55,7 @@ std::string scrub(std::string_view message, const std::vector<std::string>& secr
 }  // namespace
 
 bool parse_level(std::string_view text, Level& level) {
-  auto name = lower(text);
+  auto name = to_lower(text);
   if (name == "debug" || name == "trace") {
     level = Level::debug;
   } else if (name == "info") {
@@ -76,7 +71,7 @@ bool parse_level(std::string_view text, Level& level) {
 }
 
 bool parse_format(std::string_view text, Format& format) {
-  auto name = lower(text);
+  auto name = to_lower(text);
   if (name == "text") {
     format = Format::text;
   } else if (name == "json") {
@@ -125,7 +120,8 @@ void write(Level level, std::string_view message) {
   if (s.format == Format::json) {
     char stamp[32];
     std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &utc);
-    nlohmann::json object = {{"time", stamp}, {"level", lower(level_name(level))}, {"msg", text}};
+    nlohmann::json object = {
+        {"time", stamp}, {"level", to_lower(level_name(level))}, {"msg", text}};
     line = object.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   } else {
     char stamp[32];

@@ -16,8 +16,8 @@
 #include <openssl/evp.h>
 #include <sys/stat.h>
 
+#include "cli_test.hpp"
 #include "consul_agent.hpp"
-#include "tool_run.hpp"
 
 namespace csnap::testing {
 namespace {
@@ -71,26 +71,11 @@ void write_file(const fs::path& path, const std::string& bytes) {
   std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
 }
 
-class RoundTripTest : public ::testing::Test {
+class RoundTripTest : public CliTest {
  protected:
   void SetUp() override {
-    auto agent = ConsulAgent::start({});
-    if (!agent.ok()) {
-      if (running_in_ci()) {
-        FAIL() << "cannot start Consul: " << agent.error().message();
-      }
-      GTEST_SKIP() << "cannot start Consul (" << agent.error().message()
-                   << "); run scripts/build-consul.sh or set CONSUL_BIN";
-    }
-    agent_ = std::move(agent).value();
-    work_ = fs::temp_directory_path() / ("csnap-e2e-" + std::to_string(std::random_device{}()));
-    fs::create_directories(work_ / "backups");
-    fs::create_directories(work_ / "tmp");
-  }
-  void TearDown() override {
-    agent_.reset();
-    if (!work_.empty())
-      fs::remove_all(work_);
+    CSNAP_REQUIRE_CONSUL(agent, ConsulAgentOptions{});
+    adopt(std::move(agent));
   }
 
   std::string url(std::string_view path) const {
@@ -178,23 +163,6 @@ class RoundTripTest : public ::testing::Test {
     return "";
   }
 
-  std::map<std::string, std::string> env() const {
-    return {{"CONSUL_HTTP_ADDR", agent_->http_address()},
-            {"LOCAL_DIR", (work_ / "backups").string()},
-            {"SNAPSHOT_TMP_DIR", (work_ / "tmp").string()},
-            {"CONSUL_HTTP_TOKEN", ""},
-            {"CONSUL_HTTP_TOKEN_FILE", ""}};
-  }
-
-  std::vector<fs::path> backup_files() const {
-    std::vector<fs::path> out;
-    for (const auto& entry : fs::recursive_directory_iterator(work_ / "backups")) {
-      if (entry.is_regular_file())
-        out.push_back(entry.path());
-    }
-    return out;
-  }
-
   static KvMap adversarial_data() {
     KvMap data;
     std::mt19937_64 random(20261127);
@@ -243,9 +211,6 @@ class RoundTripTest : public ::testing::Test {
     }
     return data;
   }
-
-  std::unique_ptr<ConsulAgent> agent_;
-  fs::path work_;
 };
 
 TEST_F(RoundTripTest, AdversarialDataComesBackExactly) {

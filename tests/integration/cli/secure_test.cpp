@@ -10,41 +10,16 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "cli_test.hpp"
 #include "consul_agent.hpp"
-#include "tool_run.hpp"
 
 namespace csnap::testing {
 namespace {
 
 namespace fs = std::filesystem;
 
-class SecureConsulTest : public ::testing::Test {
+class SecureConsulTest : public CliTest {
  protected:
-  void start(ConsulAgentOptions options) {
-    auto agent = ConsulAgent::start(options);
-    if (!agent.ok()) {
-      if (running_in_ci())
-        FAIL() << "cannot start Consul: " << agent.error().message();
-      GTEST_SKIP() << "cannot start Consul (" << agent.error().message()
-                   << "); run scripts/build-consul.sh or set CONSUL_BIN";
-    }
-    agent_ = std::move(agent).value();
-    work_ = fs::temp_directory_path() / ("csnap-secure-" + std::to_string(std::random_device{}()));
-    fs::create_directories(work_ / "backups");
-    fs::create_directories(work_ / "tmp");
-  }
-  void TearDown() override {
-    agent_.reset();
-    if (!work_.empty())
-      fs::remove_all(work_);
-  }
-
-  std::map<std::string, std::string> env() const {
-    return {{"CONSUL_HTTP_ADDR", agent_->http_address()},
-            {"LOCAL_DIR", (work_ / "backups").string()},
-            {"SNAPSHOT_TMP_DIR", (work_ / "tmp").string()}};
-  }
-
   std::size_t backup_count() const {
     std::size_t count = 0;
     for (const auto& entry : fs::recursive_directory_iterator(work_ / "backups")) {
@@ -58,15 +33,11 @@ class SecureConsulTest : public ::testing::Test {
     EXPECT_TRUE(out.ok()) << (out.ok() ? "" : out.error().message());
     return out.ok() ? *out : "";
   }
-
-  std::unique_ptr<ConsulAgent> agent_;
-  fs::path work_;
 };
 
 TEST_F(SecureConsulTest, AclTokensFromEnvironmentAndFileAndNeverLogged) {
-  start({.acl = true});
-  if (!agent_)
-    return;
+  CSNAP_REQUIRE_CONSUL(agent, ConsulAgentOptions{.acl = true});
+  adopt(std::move(agent));
   const std::string token = agent_->management_token();
   cli({"kv", "put", "app/config", "one"});
   cli({"kv", "put", "other/secret", "two"});
@@ -105,9 +76,8 @@ TEST_F(SecureConsulTest, AclTokensFromEnvironmentAndFileAndNeverLogged) {
 }
 
 TEST_F(SecureConsulTest, TokenThatCannotSeeEveryKeyFailsTheBackup) {
-  start({.acl = true});
-  if (!agent_)
-    return;
+  CSNAP_REQUIRE_CONSUL(agent, ConsulAgentOptions{.acl = true});
+  adopt(std::move(agent));
   cli({"kv", "put", "app/config", "one"});
   cli({"kv", "put", "other/secret", "two"});
   cli({"acl", "policy", "create", "-name", "app-only", "-rules",
@@ -129,9 +99,8 @@ agent_prefix "" { policy = "read" })"});
 }
 
 TEST_F(SecureConsulTest, HttpsNeedsTheCa) {
-  start({.tls = true});
-  if (!agent_)
-    return;
+  CSNAP_REQUIRE_CONSUL(agent, ConsulAgentOptions{.tls = true});
+  adopt(std::move(agent));
   cli({"kv", "put", "app/tls", "yes"});
 
   auto https_env = env();

@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include "captured_log.hpp"
 #include "consul/client.hpp"
 #include "consul_agent.hpp"
 #include "util/log.hpp"
@@ -17,30 +18,7 @@ namespace {
 using namespace std::chrono_literals;
 using testing::ConsulAgentOptions;
 
-class CapturedLog {
- public:
-  CapturedLog() : file_(std::tmpfile()) {
-    log::set_output(file_);
-    log::set_level(log::Level::debug);
-  }
-  ~CapturedLog() {
-    log::set_output(stderr);
-    log::set_level(log::Level::info);
-    std::fclose(file_);
-  }
-  std::string text() {
-    std::fflush(file_);
-    std::rewind(file_);
-    std::string out;
-    char buffer[4096];
-    while (auto count = std::fread(buffer, 1, sizeof buffer, file_))
-      out.append(buffer, count);
-    return out;
-  }
-
- private:
-  std::FILE* file_;
-};
+using test_common::CapturedLog;
 
 TEST(ConsulAcl, NoTokenIsAClearPermissionError) {
   CSNAP_REQUIRE_CONSUL(agent, ConsulAgentOptions{.acl = true});

@@ -23,19 +23,37 @@ TEST(TxnJson, EncodesEachVerb) {
 }
 
 TEST(TxnJson, EscapesKeysAndKeepsUtf8) {
-  std::string out;
-  append_json_string(out, std::string("q\"b\\n\n\t\r\b\f\x01\x1f\x7f \xc2\xa0/", 17));
-  EXPECT_EQ(out, "\"q\\\"b\\\\n\\n\\t\\r\\b\\f\\u0001\\u001f\x7f \xc2\xa0/\"");
+  EXPECT_EQ(txn_op_json(TxnOp::remove(std::string("q\"b\\n\n\t\r\b\x01\x7f<\xc2\xa0/", 15))),
+            "{\"KV\":{\"Verb\":\"delete\",\"Key\":"
+            "\"q\\\"b\\\\n\\n\\t\\r\\u0008\\u0001\x7f\\u003c\xc2\xa0/\"}}");
   auto parsed = nlohmann::json::parse(txn_op_json(TxnOp::set("/a//./../\t\n\xe2\x80\x8d", "")));
   EXPECT_EQ(parsed["KV"]["Key"], "/a//./../\t\n\xe2\x80\x8d");
+}
+
+TEST(TxnJson, InvalidUtf8KeysAreRefused) {
+  EXPECT_FALSE(check_txn_key("bad\xff").ok());
+  EXPECT_TRUE(check_txn_key("good\xc2\xa0").ok());
+  TxnBatcher batcher(
+      {.txn = [](std::span<const TxnOp>) { return Status{}; },
+       .put = [](std::string_view, std::string_view, std::uint64_t) { return Status{}; }});
+  auto status = batcher.add_set("bad\xc3", "v");
+  ASSERT_FALSE(status.ok());
+  EXPECT_EQ(status.error().kind(), ErrorKind::invalid_argument);
 }
 
 TEST(TxnJson, PredictedSizeIsExact) {
   std::mt19937_64 random(42);
   for (int i = 0; i < 2000; ++i) {
-    std::string key(random() % 40, '\0');
-    for (auto& c : key)
-      c = static_cast<char>(random() % 256);
+    // Keys are valid UTF-8 (transactions refuse others): every ASCII byte and some escaped or
+    // multi-byte code points.
+    static const std::vector<std::string> pieces = {"\xc2\xa0",         "\xe2\x80\x8d",
+                                                    "\xe2\x80\xa8",     "\xe2\x80\xa9",
+                                                    "\xf0\x9f\x98\x80", "\xe6\x97\xa5"};
+    std::string key;
+    for (std::size_t n = random() % 40; n > 0; --n) {
+      auto pick = random() % (128 + pieces.size());
+      key += pick < 128 ? std::string(1, static_cast<char>(pick)) : pieces[pick - 128];
+    }
     std::string value(random() % 100, '\0');
     for (auto& c : value)
       c = static_cast<char>(random() % 256);

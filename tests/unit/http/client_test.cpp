@@ -9,6 +9,7 @@
 
 #include <gtest/gtest.h>
 
+#include "captured_log.hpp"
 #include "fake_http.hpp"
 #include "raw_server.hpp"
 #include "util/log.hpp"
@@ -45,30 +46,7 @@ std::unique_ptr<Client> make_client(ClientOptions options) {
   return std::move(client).value();
 }
 
-class CapturedLog {
- public:
-  CapturedLog() : file_(std::tmpfile()) {
-    log::set_output(file_);
-    log::set_level(log::Level::debug);
-  }
-  ~CapturedLog() {
-    log::set_output(stderr);
-    log::set_level(log::Level::info);
-    std::fclose(file_);
-  }
-  std::string text() {
-    std::fflush(file_);
-    std::rewind(file_);
-    std::string out;
-    char buffer[4096];
-    while (auto count = std::fread(buffer, 1, sizeof buffer, file_))
-      out.append(buffer, count);
-    return out;
-  }
-
- private:
-  std::FILE* file_;
-};
+using test_common::CapturedLog;
 
 TEST(HttpClient, RetriesA503ThenSucceeds) {
   FakeHttp fake;

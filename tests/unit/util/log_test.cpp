@@ -7,32 +7,12 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "captured_log.hpp"
+
 namespace csnap {
 namespace {
 
-// Captures log lines written while it lives.
-class CapturedLog {
- public:
-  CapturedLog() : file_(std::tmpfile()) { log::set_output(file_); }
-  ~CapturedLog() {
-    log::set_output(stderr);
-    log::set_format(log::Format::text);
-    log::set_level(log::Level::info);
-    std::fclose(file_);
-  }
-  std::string text() {
-    std::fflush(file_);
-    std::rewind(file_);
-    std::string out;
-    char buffer[4096];
-    while (auto count = std::fread(buffer, 1, sizeof buffer, file_))
-      out.append(buffer, count);
-    return out;
-  }
-
- private:
-  std::FILE* file_;
-};
+using test_common::CapturedLog;
 
 TEST(Log, OriginalLineFormat) {
   CapturedLog captured;
