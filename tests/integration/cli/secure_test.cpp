@@ -98,6 +98,41 @@ agent_prefix "" { policy = "read" })"});
   EXPECT_TRUE(fs::is_empty(work_ / "tmp"));
 }
 
+// The least-privilege policies the README gives are enough, and are what they claim.
+TEST_F(SecureConsulTest, ReadmePoliciesAreEnoughForBackupAndRestore) {
+  CSNAP_REQUIRE_CONSUL(agent, ConsulAgentOptions{.acl = true});
+  adopt(std::move(agent));
+  cli({"kv", "put", "app/config", "one"});
+  cli({"kv", "put", "other/secret", "two"});
+  cli({"acl", "policy", "create", "-name", "consul-snapshot-backup", "-rules",
+       R"(agent_prefix "" { policy = "read" }
+key_prefix "" { policy = "read" }
+key "service/consul-snapshot/lastbackup" { policy = "write" })"});
+  cli({"acl", "policy", "create", "-name", "consul-snapshot-restore", "-rules",
+       R"(key_prefix "" { policy = "write" })"});
+  auto token_for = [&](const std::string& policy) {
+    auto created = nlohmann::json::parse(
+        cli({"acl", "token", "create", "-policy-name", policy, "-format", "json"}));
+    return created["SecretID"].get<std::string>();
+  };
+
+  auto backup_env = env();
+  backup_env["CONSUL_HTTP_TOKEN"] = token_for("consul-snapshot-backup");
+  auto backup = run_tool({"backup", "--once"}, backup_env);
+  ASSERT_EQ(backup.exit_code, 0) << backup.all();
+  EXPECT_EQ(backup.err.find("[WARN]"), std::string::npos) << backup.err;
+  EXPECT_FALSE(cli({"kv", "get", "service/consul-snapshot/lastbackup"}).empty());
+
+  cli({"kv", "delete", "-recurse", "app"});
+  cli({"kv", "delete", "-recurse", "other"});
+  auto restore_env = env();
+  restore_env["CONSUL_HTTP_TOKEN"] = token_for("consul-snapshot-restore");
+  auto restore = run_tool({"restore", "latest", "--yes"}, restore_env);
+  ASSERT_EQ(restore.exit_code, 0) << restore.all();
+  EXPECT_EQ(cli({"kv", "get", "app/config"}), "one\n");
+  EXPECT_EQ(cli({"kv", "get", "other/secret"}), "two\n");
+}
+
 TEST_F(SecureConsulTest, HttpsNeedsTheCa) {
   CSNAP_REQUIRE_CONSUL(agent, ConsulAgentOptions{.tls = true});
   adopt(std::move(agent));
