@@ -227,6 +227,7 @@ Result<std::unique_ptr<ConsulAgent>> ConsulAgent::start(ConsulAgentOptions optio
   std::unique_ptr<ConsulAgent> agent(new ConsulAgent());
   agent->binary_ = *binary;
   agent->tls_ = options.tls;
+  agent->unix_socket_ = options.unix_socket;
   std::string pattern = (std::filesystem::temp_directory_path() / "csnap-consul-XXXXXX").string();
   if (::mkdtemp(pattern.data()) == nullptr)
     return system_error("mkdtemp");
@@ -270,6 +271,11 @@ Result<std::unique_ptr<ConsulAgent>> ConsulAgent::start(ConsulAgentOptions optio
            << "    key_file = \"" << (dir / "dc1-server-consul-0-key.pem").string() << "\"\n"
            << "    verify_incoming = false\n  }\n}\n"
            << "ports {\n  https = " << agent->https_port_ << "\n}\n";
+  }
+  if (options.unix_socket) {
+    // Plain HTTP on both: the TCP port (used for readiness) and a unix socket.
+    config << "addresses {\n  http = \"127.0.0.1 unix://" << (dir / "http.sock").string()
+           << "\"\n}\n";
   }
   auto config_path = dir / "config.hcl";
   std::ofstream(config_path) << config.str();
@@ -396,6 +402,10 @@ std::string ConsulAgent::http_address() const {
 
 std::string ConsulAgent::https_address() const {
   return tls_ ? fmt::format("https://127.0.0.1:{}", https_port_) : std::string();
+}
+
+std::string ConsulAgent::unix_address() const {
+  return unix_socket_ ? "unix://" + (directory_ / "http.sock").string() : std::string();
 }
 
 std::string ConsulAgent::management_token() const {

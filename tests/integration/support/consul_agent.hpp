@@ -32,6 +32,7 @@ Result<ProcessResult> run_process(const std::vector<std::string>& argv,
 struct ConsulAgentOptions {
   bool acl = false;
   bool tls = false;
+  bool unix_socket = false;  // also serve HTTP on a unix socket in the agent's folder
 };
 
 // A real `consul agent -dev` on free loopback ports with its own data dir; stopped (SIGTERM, then
@@ -45,6 +46,7 @@ class ConsulAgent {
 
   std::string http_address() const;      // "127.0.0.1:PORT"
   std::string https_address() const;     // "https://127.0.0.1:PORT" (tls only)
+  std::string unix_address() const;      // "unix:///.../http.sock" (unix_socket only)
   std::string management_token() const;  // acl only
   std::string ca_file() const;           // tls only
   std::filesystem::path consul_binary() const { return binary_; }
@@ -65,6 +67,7 @@ class ConsulAgent {
   int https_port_ = 0;
   std::string token_;
   bool tls_ = false;
+  bool unix_socket_ = false;
 };
 
 // $CONSUL_BIN, else <cache>/bin/consul-v1.16.3 with <cache> as in scripts/build-consul.sh.

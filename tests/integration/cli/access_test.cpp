@@ -1,7 +1,7 @@
-// consul-snapshot against a Consul with ACLs (default deny) and one with TLS: tokens from the
-// environment and from a file, never in the output even at debug level; a token that cannot see
-// everything fails the backup rather than writing an incomplete one; HTTPS with and without the
-// CA. Consul's state is checked with the consul CLI.
+// consul-snapshot against a Consul with ACLs (default deny), with TLS, and on a unix socket: tokens
+// from the environment and from a file, never in the output even at debug level; a token that
+// cannot see everything fails the backup rather than writing an incomplete one; HTTPS with and
+// without the CA. Consul's state is checked with the consul CLI.
 
 #include <filesystem>
 #include <fstream>
@@ -18,7 +18,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-class SecureConsulTest : public CliTest {
+class ConsulAccessTest : public CliTest {
  protected:
   std::size_t backup_count() const {
     std::size_t count = 0;
@@ -35,7 +35,7 @@ class SecureConsulTest : public CliTest {
   }
 };
 
-TEST_F(SecureConsulTest, AclTokensFromEnvironmentAndFileAndNeverLogged) {
+TEST_F(ConsulAccessTest, AclTokensFromEnvironmentAndFileAndNeverLogged) {
   CSNAP_REQUIRE_CONSUL(agent, ConsulAgentOptions{.acl = true});
   adopt(std::move(agent));
   const std::string token = agent_->management_token();
@@ -75,7 +75,7 @@ TEST_F(SecureConsulTest, AclTokensFromEnvironmentAndFileAndNeverLogged) {
   EXPECT_EQ(cli({"kv", "get", "app/config"}), "one\n");
 }
 
-TEST_F(SecureConsulTest, TokenThatCannotSeeEveryKeyFailsTheBackup) {
+TEST_F(ConsulAccessTest, TokenThatCannotSeeEveryKeyFailsTheBackup) {
   CSNAP_REQUIRE_CONSUL(agent, ConsulAgentOptions{.acl = true});
   adopt(std::move(agent));
   cli({"kv", "put", "app/config", "one"});
@@ -99,7 +99,7 @@ agent_prefix "" { policy = "read" })"});
 }
 
 // The least-privilege policies the README gives are enough, and are what they claim.
-TEST_F(SecureConsulTest, ReadmePoliciesAreEnoughForBackupAndRestore) {
+TEST_F(ConsulAccessTest, ReadmePoliciesAreEnoughForBackupAndRestore) {
   CSNAP_REQUIRE_CONSUL(agent, ConsulAgentOptions{.acl = true});
   adopt(std::move(agent));
   cli({"kv", "put", "app/config", "one"});
@@ -133,7 +133,21 @@ key "service/consul-snapshot/lastbackup" { policy = "write" })"});
   EXPECT_EQ(cli({"kv", "get", "other/secret"}), "two\n");
 }
 
-TEST_F(SecureConsulTest, HttpsNeedsTheCa) {
+TEST_F(ConsulAccessTest, UnixSocketAddress) {
+  CSNAP_REQUIRE_CONSUL(agent, ConsulAgentOptions{.unix_socket = true});
+  adopt(std::move(agent));
+  cli({"kv", "put", "app/unix", "socket"});
+  auto unix_env = env();
+  unix_env["CONSUL_HTTP_ADDR"] = agent_->unix_address();
+  auto backup = run_tool({"backup", "--once"}, unix_env);
+  ASSERT_EQ(backup.exit_code, 0) << backup.all();
+  cli({"kv", "delete", "app/unix"});
+  auto restore = run_tool({"restore", "latest", "--yes"}, unix_env);
+  ASSERT_EQ(restore.exit_code, 0) << restore.all();
+  EXPECT_EQ(cli({"kv", "get", "app/unix"}), "socket\n");
+}
+
+TEST_F(ConsulAccessTest, HttpsNeedsTheCa) {
   CSNAP_REQUIRE_CONSUL(agent, ConsulAgentOptions{.tls = true});
   adopt(std::move(agent));
   cli({"kv", "put", "app/tls", "yes"});
