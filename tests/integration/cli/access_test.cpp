@@ -1,7 +1,7 @@
-// consul-snapshot against a Consul with ACLs (default deny), with TLS, and on a unix socket: tokens
-// from the environment and from a file, never in the output even at debug level; a token that
-// cannot see everything fails the backup rather than writing an incomplete one; HTTPS with and
-// without the CA. Consul's state is checked with the consul CLI.
+// consul-snapshot against a Consul with ACLs (default deny), with TLS, and on a unix socket:
+// tokens from the environment and from a file, never in the output even at debug level; a token
+// that cannot see everything fails the backup rather than writing an incomplete one; HTTPS with
+// and without the CA. Consul's state is checked with the consul CLI.
 
 #include <filesystem>
 #include <fstream>
