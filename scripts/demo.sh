@@ -25,10 +25,25 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+# Sets the variable named $1 to a loopback port that nothing listens on and that no earlier
+# call chose.
+taken=" "
+pick_port() {
+  local port
+  while true; do
+    port=$((20000 + RANDOM % 40000))
+    [[ "$taken" == *" $port "* ]] && continue
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+      taken+="$port "
+      printf -v "$1" '%s' "$port"
+      return
+    fi
+  done
 }
-http_port=$(free_port); server_port=$(free_port); lan_port=$(free_port); wan_port=$(free_port)
+pick_port http_port
+pick_port server_port
+pick_port lan_port
+pick_port wan_port
 
 echo "== starting a Consul dev agent on 127.0.0.1:$http_port (log: $work/consul.log)"
 "$consul" agent -dev -bind 127.0.0.1 -client 127.0.0.1 -advertise 127.0.0.1 \

@@ -389,6 +389,49 @@ TEST_F(RoundTripTest, RestoreAsksOrNeedsYesAndDryRunWritesNothing) {
   EXPECT_EQ(read_all(), (KvMap{{"k1", {"v1", 0}}}));
 }
 
+// On a terminal, restore asks first; "n" writes nothing, "y" restores. `script` gives the tool a
+// pseudo-terminal and passes our answer through it.
+TEST_F(RoundTripTest, RestoreOnATerminalAsksFirst) {
+  put_all({{"k1", {"v1", 0}}});
+  auto backup = run_tool({"backup", "--once"}, env());
+  ASSERT_EQ(backup.exit_code, 0) << backup.all();
+  auto [status, body] = http("DELETE", "/v1/kv/?recurse");
+  ASSERT_EQ(status, 200) << body;
+
+  auto answer = [&](const std::string& reply) {
+    std::string command = std::string(CSNAP_TOOL_PATH) + " restore latest";
+    return run({"sh", "-c", "printf '" + reply + "\\n' | script -qec \"$0\" /dev/null", command},
+               env());
+  };
+  auto declined = answer("n");
+  EXPECT_NE(declined.exit_code, 0) << declined.all();
+  EXPECT_NE(declined.all().find("[y/N]"), std::string::npos) << declined.all();
+  EXPECT_NE(declined.all().find("cancelled"), std::string::npos) << declined.all();
+  EXPECT_TRUE(read_all().empty());
+
+  auto accepted = answer("y");
+  EXPECT_EQ(accepted.exit_code, 0) << accepted.all();
+  EXPECT_EQ(read_all(), (KvMap{{"k1", {"v1", 0}}}));
+}
+
+TEST_F(RoundTripTest, JsonLogLines) {
+  auto backup = run_tool({"backup", "--once", "--log-format", "json"}, env());
+  ASSERT_EQ(backup.exit_code, 0) << backup.all();
+  std::istringstream lines(backup.err);
+  std::string line;
+  int count = 0;
+  while (std::getline(lines, line)) {
+    auto object = json::parse(line, nullptr, false);
+    ASSERT_FALSE(object.is_discarded()) << line;
+    EXPECT_TRUE(object.contains("time") && object.contains("level") && object.contains("msg"))
+        << line;
+    ++count;
+  }
+  EXPECT_GE(count, 3);
+  EXPECT_NE(backup.err.find(R"("msg":"Backup completed successfully")"), std::string::npos)
+      << backup.err;
+}
+
 TEST_F(RoundTripTest, UnreachableConsulAndBadOptionsFailClearly) {
   auto bad_env = env();
   bad_env["CONSUL_HTTP_ADDR"] = "127.0.0.1:1";
