@@ -21,6 +21,11 @@ bash scripts/install-deps.sh
 CONSUL_BIN="$(bash scripts/build-consul.sh)"
 export CONSUL_BIN
 echo "== consul: $CONSUL_BIN"
+WEED_BIN="$(bash scripts/build-seaweedfs.sh)"
+export WEED_BIN
+echo "== seaweedfs: $WEED_BIN"
+CSNAP_PYTHON="$(bash scripts/install-py-tools.sh)"
+export CSNAP_PYTHON
 
 run_preset() {
   local preset=$1

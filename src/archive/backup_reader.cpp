@@ -1,8 +1,12 @@
 #include "archive/backup_reader.hpp"
 
 #include <algorithm>
+#include <charconv>
+#include <memory>
+#include <regex>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "archive/tar_io.hpp"
 #include "codec/sha256.hpp"
@@ -12,18 +16,11 @@ namespace csnap::archive {
 namespace {
 
 constexpr std::uint64_t kMetaMaxSize = std::uint64_t{16} * 1024 * 1024;
+constexpr std::uint64_t kUnlimited = ~std::uint64_t{0};
+constexpr std::string_view kOriginalFormat = "consul-snapshot (original Go tool)";
 
 Error corrupt(std::string message) {
   return Error(ErrorKind::corrupt, std::move(message));
-}
-
-// The error of a failed libarchive call: our source's error when it caused the failure.
-Error tar_error(struct archive* handle, const detail::TarSourceContext& context,
-                std::string_view what) {
-  if (context.error)
-    return Error(*context.error).add_context(what);
-  const char* message = archive_error_string(handle);
-  return corrupt(fmt::format("{}: tar: {}", what, message != nullptr ? message : "unknown error"));
 }
 
 Status check_regular_file(struct archive_entry* entry, std::string_view name) {
@@ -37,56 +34,75 @@ std::string short_hash(std::string_view hex) {
   return std::string(hex.substr(0, 12)) + "..";
 }
 
-}  // namespace
+// A member's bytes in a 0600 temporary file, with their size and SHA-256.
+struct Spooled {
+  TempFile file;
+  std::uint64_t size = 0;
+  std::string sha256;
+};
 
-Result<BackupReader> BackupReader::open(ByteSource& source,
-                                        const std::filesystem::path& spool_dir) {
-  CSNAP_ASSIGN_OR_RETURN(codec::DecompressSource decompressed,
-                         codec::DecompressSource::open(source));
-  BackupReader reader;
-  reader.compression_ = decompressed.compression();
+// Copies `source` into a new spool file in `spool_dir`; `copy` writes into the sink it is given.
+Result<Spooled> spool(const std::filesystem::path& spool_dir, std::string_view name,
+                      const std::function<Status(ByteSink&)>& copy) {
+  std::string stem = "restore-" + std::string(name);
+  std::replace(stem.begin(), stem.end(), '/', '_');
+  CSNAP_ASSIGN_OR_RETURN(TempFile file, TempFile::create(spool_dir, stem));
+  CSNAP_ASSIGN_OR_RETURN(FileSink file_sink, FileSink::create(file.path(), /*truncate=*/true));
+  codec::HashingSink hashing(file_sink);
+  CSNAP_TRY(copy(hashing));
+  return Spooled{std::move(file), hashing.size(), hashing.sha256_hex()};
+}
 
-  detail::TarSourceContext context;
-  context.source = &decompressed;
-  detail::ArchiveReadHandle handle(archive_read_new());
-  if (!handle)
-    return Error(ErrorKind::internal, "tar: out of memory");
-  archive_read_support_format_tar(handle.get());
-  if (archive_read_open(handle.get(), &context, nullptr, detail::tar_read_callback, nullptr) !=
-      ARCHIVE_OK) {
-    if (!context.error && context.total == 0)
-      return corrupt("the backup is empty");
-    return tar_error(
-        handle.get(), context,
-        context.error ? "backup damaged at its start" : "not a backup (no tar archive inside)");
+// One pass over a tar stream with libarchive.
+class TarStream {
+ public:
+  explicit TarStream(ByteSource& source) : handle_(archive_read_new()) {
+    context_.source = &source;
+  }
+  TarStream(const TarStream&) = delete;
+  TarStream& operator=(const TarStream&) = delete;
+
+  Status open() {
+    if (!handle_)
+      return Error(ErrorKind::internal, "tar: out of memory");
+    archive_read_support_format_tar(handle_.get());
+    if (archive_read_open(handle_.get(), &context_, nullptr, detail::tar_read_callback, nullptr) !=
+        ARCHIVE_OK) {
+      return error(context_.error ? "backup damaged at its start"
+                                  : "not a backup (no tar archive inside)");
+    }
+    return {};
   }
 
-  auto next_header = [&](struct archive_entry*& entry, std::string_view after) -> Result<bool> {
-    int code = archive_read_next_header(handle.get(), &entry);
+  // The next entry, or nullptr at the end of the archive; `after` names the entry before.
+  Result<struct archive_entry*> next(std::string_view after) {
+    struct archive_entry* entry = nullptr;
+    int code = archive_read_next_header(handle_.get(), &entry);
     if (code == ARCHIVE_EOF)
-      return false;
+      return static_cast<struct archive_entry*>(nullptr);
     if (code != ARCHIVE_OK && code != ARCHIVE_WARN) {
-      return tar_error(handle.get(), context,
-                       after.empty() ? std::string("reading the first tar header")
-                                     : fmt::format("reading the tar header after {}", after));
+      return error(after.empty() ? std::string("reading the first tar header")
+                                 : fmt::format("reading the tar header after {}", after));
     }
-    return true;
-  };
-  auto entry_name = [](struct archive_entry* entry) -> Result<std::string> {
+    return entry;
+  }
+
+  static Result<std::string> name(struct archive_entry* entry) {
     const char* name = archive_entry_pathname(entry);
     if (name == nullptr)
       return corrupt("a tar entry has no readable name");
     return std::string(name);
-  };
-  // Copies the data of the current entry into `sink`, which it finishes.
-  auto copy_entry = [&](std::string_view name, ByteSink& sink, std::uint64_t limit) -> Status {
+  }
+
+  // Copies the data of the current entry into `sink`, which it finishes; more than `limit`
+  // bytes is damage.
+  Status copy(std::string_view name, ByteSink& sink, std::uint64_t limit) {
     std::vector<std::byte> buffer(std::size_t{64} * 1024);
     std::uint64_t total = 0;
     while (true) {
-      la_ssize_t count = archive_read_data(handle.get(), buffer.data(), buffer.size());
-      if (count < 0) {
-        return tar_error(handle.get(), context, fmt::format("backup damaged inside {}", name));
-      }
+      la_ssize_t count = archive_read_data(handle_.get(), buffer.data(), buffer.size());
+      if (count < 0)
+        return error(fmt::format("backup damaged inside {}", name));
       if (count == 0)
         break;
       total += static_cast<std::uint64_t>(count);
@@ -96,30 +112,251 @@ Result<BackupReader> BackupReader::open(ByteSource& source,
       CSNAP_TRY(sink.write(std::span(buffer).first(static_cast<std::size_t>(count))));
     }
     return sink.finish();
-  };
+  }
 
-  // meta.json, first.
-  struct archive_entry* entry = nullptr;
-  CSNAP_ASSIGN_OR_RETURN(bool found, next_header(entry, ""));
-  if (!found)
+  // The stream must end cleanly: the decompressor checks its framing and checksums to the last
+  // byte, and nothing but tar padding may follow the end of the archive, neither in what
+  // libarchive was handed but did not consume nor in what it never asked for.
+  Status expect_clean_end() {
+    auto consumed = static_cast<std::uint64_t>(archive_filter_bytes(handle_.get(), 0));
+    if (consumed < context_.total) {
+      std::uint64_t unconsumed =
+          std::min<std::uint64_t>(context_.total - consumed, context_.last_size);
+      auto tail = std::span(context_.buffer).first(context_.last_size).last(unconsumed);
+      for (std::byte byte : tail) {
+        if (byte != std::byte{0})
+          return corrupt("data after the end of the tar archive");
+      }
+    }
+    std::vector<std::byte> buffer(std::size_t{64} * 1024);
+    while (true) {
+      auto count = context_.source->read(buffer);
+      if (!count)
+        return std::move(count.error().add_context("after the end of the tar archive"));
+      if (*count == 0)
+        return {};
+      for (std::size_t i = 0; i < *count; ++i) {
+        if (buffer[i] != std::byte{0})
+          return corrupt("data after the end of the tar archive");
+      }
+    }
+  }
+
+ private:
+  // The error of a failed libarchive call: our source's error when it caused the failure.
+  Error error(std::string_view what) const {
+    if (context_.error)
+      return Error(*context_.error).add_context(what);
+    const char* message = archive_error_string(handle_.get());
+    return corrupt(
+        fmt::format("{}: tar: {}", what, message != nullptr ? message : "unknown error"));
+  }
+
+  detail::ArchiveReadHandle handle_;
+  detail::TarSourceContext context_;
+};
+
+bool looks_like_tar(std::span<const std::byte> head) {
+  if (head.size() < 512)
+    return false;
+  static constexpr std::string_view magic = "ustar";
+  return std::equal(magic.begin(), magic.end(), head.begin() + 257,
+                    [](char c, std::byte b) { return static_cast<std::byte>(c) == b; });
+}
+
+bool looks_like_json_array(std::span<const std::byte> head) {
+  for (std::byte byte : head) {
+    auto c = static_cast<char>(byte);
+    if (c == ' ' || c == '\t' || c == '\n' || c == '\r')
+      continue;
+    return c == '[';
+  }
+  return false;
+}
+
+// Which member of the current format a file of the original tool's archive becomes.
+std::optional<std::string_view> original_member(std::string_view file_name) {
+  static const std::regex pattern(R"(consul\.(kv|pq|acl)\.\d+\.json)");
+  std::match_results<std::string_view::const_iterator> match;
+  if (!std::regex_match(file_name.begin(), file_name.end(), match, pattern))
+    return std::nullopt;
+  if (match[1] == "kv")
+    return kKvMember;
+  if (match[1] == "pq")
+    return kPreparedQueriesMember;
+  return kLegacyAclMember;
+}
+
+// The original tool's meta.json: {"KVSha256", "PQSha256", "ACLSha256", "ConsulSnapshotVersion",
+// "StartTime", "EndTime", "NodeName"}; which of its fields holds each member's SHA-256.
+std::string_view original_hash_field(std::string_view member) {
+  if (member == kKvMember)
+    return "KVSha256";
+  if (member == kPreparedQueriesMember)
+    return "PQSha256";
+  return "ACLSha256";
+}
+
+using MemberFiles = std::map<std::string, TempFile, std::less<>>;
+
+// Reads the rest of an original-tool archive whose first entry is `entry` named `name` into
+// `meta_` and `files_`, and checks the SHA-256s of its own meta.json.
+Status read_original(TarStream& tar, struct archive_entry* entry, std::string name,
+                     const std::filesystem::path& spool_dir, Meta& meta_, MemberFiles& files_) {
+  // The archive's one top folder ("acceptancetest", or "<host>.consul.snapshot.<unix>").
+  std::string folder = name.substr(0, name.find('/'));
+  folder += '/';
+  std::optional<nlohmann::json> original_meta;
+  std::string previous;
+  while (entry != nullptr) {
+    if (archive_entry_filetype(entry) == AE_IFDIR && name + "/" == folder) {
+      name = folder;
+    }
+    if (!name.starts_with(folder)) {
+      return corrupt(fmt::format("original backup: {} is outside its folder {}", name, folder));
+    }
+    auto file_name = std::string_view(name).substr(folder.size());
+    if (archive_entry_filetype(entry) == AE_IFDIR) {
+      if (!file_name.empty()) {
+        return corrupt(fmt::format("original backup: unexpected folder {}", name));
+      }
+    } else if (file_name == "meta.json") {
+      CSNAP_TRY(check_regular_file(entry, name));
+      StringSink text;
+      CSNAP_TRY(tar.copy(name, text, kMetaMaxSize));
+      auto parsed = nlohmann::json::parse(text.text(), nullptr, false);
+      if (parsed.is_discarded() || !parsed.is_object()) {
+        return corrupt(fmt::format("original backup: {} is not a JSON object", name));
+      }
+      original_meta = std::move(parsed);
+    } else if (auto member = original_member(file_name)) {
+      CSNAP_TRY(check_regular_file(entry, name));
+      if (files_.contains(*member)) {
+        return corrupt(fmt::format("original backup: a second {} ({})", *member, name));
+      }
+      CSNAP_ASSIGN_OR_RETURN(auto spooled, spool(spool_dir, *member, [&](ByteSink& sink) {
+                               return tar.copy(name, sink, kUnlimited);
+                             }));
+      meta_.members.push_back({std::string(*member), spooled.size, spooled.sha256});
+      files_.emplace(*member, std::move(spooled.file));
+    } else {
+      return corrupt(fmt::format("original backup: unexpected file {}", name));
+    }
+    previous = name;
+    CSNAP_ASSIGN_OR_RETURN(entry, tar.next(previous));
+    if (entry != nullptr) {
+      CSNAP_ASSIGN_OR_RETURN(name, TarStream::name(entry));
+    }
+  }
+  CSNAP_TRY(tar.expect_clean_end());
+
+  if (!original_meta)
+    return corrupt("original backup: no meta.json with the files' SHA-256s");
+  if (!files_.contains(kKvMember))
+    return corrupt("original backup: no consul.kv.<time>.json");
+  for (auto& member : meta_.members) {
+    auto field = original_hash_field(member.name);
+    auto expected = original_meta->find(field);
+    if (expected == original_meta->end() || !expected->is_string()) {
+      return corrupt(
+          fmt::format("original backup: meta.json has no {} for {}", field, member.name));
+    }
+    if (expected->get<std::string>() != member.sha256) {
+      return corrupt(fmt::format(
+          "{} ({} of the original backup): SHA-256 mismatch (expected {}, got {})", member.name,
+          field, short_hash(expected->get<std::string>()), short_hash(member.sha256)));
+    }
+  }
+  meta_.format = std::string(kOriginalFormat);
+  meta_.format_version = 0;
+  meta_.tool_version = original_meta->value("ConsulSnapshotVersion", std::string());
+  meta_.node = original_meta->value("NodeName", std::string());
+  meta_.started_at = std::chrono::sys_seconds(
+      std::chrono::seconds(original_meta->value("StartTime", std::int64_t{0})));
+  meta_.finished_at = std::chrono::sys_seconds(
+      std::chrono::seconds(original_meta->value("EndTime", std::int64_t{0})));
+  return {};
+}
+
+}  // namespace
+
+std::string_view to_string(BackupFormat format) {
+  switch (format) {
+    case BackupFormat::current:
+      return "consul-snapshot";
+    case BackupFormat::original_tar:
+      return "original consul-snapshot archive (v0.2+)";
+    case BackupFormat::kv_json:
+      return "KV JSON (original v0.1, or consul kv export)";
+  }
+  return "unknown";
+}
+
+Result<BackupReader> BackupReader::open(ByteSource& source,
+                                        const std::filesystem::path& spool_dir) {
+  CSNAP_ASSIGN_OR_RETURN(codec::DecompressSource decompressed,
+                         codec::DecompressSource::open(source));
+  BackupReader reader;
+  reader.compression_ = decompressed.compression();
+  PeekSource content(decompressed);
+  auto head = content.peek(512);
+  if (!head.ok())
+    return std::move(head.error().add_context("backup damaged at its start"));
+  if (head->empty())
+    return corrupt("the backup is empty");
+
+  if (looks_like_json_array(*head)) {
+    // A bare KV array: verified when it is parsed, as it carries no checksums of its own.
+    reader.format_ = BackupFormat::kv_json;
+    reader.meta_.format = "kv-json";
+    reader.meta_.format_version = 0;
+    auto copy_all = [&](ByteSink& sink) -> Status {
+      std::vector<std::byte> buffer(std::size_t{64} * 1024);
+      while (true) {
+        CSNAP_ASSIGN_OR_RETURN(std::size_t count, content.read(buffer));
+        if (count == 0)
+          return sink.finish();
+        CSNAP_TRY(sink.write(std::span(buffer).first(count)));
+      }
+    };
+    CSNAP_ASSIGN_OR_RETURN(auto kv, spool(spool_dir, kKvMember, copy_all));
+    reader.meta_.members.push_back({std::string(kKvMember), kv.size, kv.sha256});
+    reader.files_.emplace(kKvMember, std::move(kv.file));
+    return reader;
+  }
+  if (!looks_like_tar(*head)) {
+    return corrupt(
+        "not a backup: neither a tar archive (this tool's or the original's) nor a KV JSON array");
+  }
+
+  TarStream tar(content);
+  CSNAP_TRY(tar.open());
+  CSNAP_ASSIGN_OR_RETURN(struct archive_entry * entry, tar.next(""));
+  if (entry == nullptr)
     return corrupt("the backup holds no members (not even meta.json)");
-  CSNAP_ASSIGN_OR_RETURN(std::string first_name, entry_name(entry));
+  CSNAP_ASSIGN_OR_RETURN(std::string first_name, TarStream::name(entry));
   if (first_name != kMetaMember) {
+    if (archive_entry_filetype(entry) == AE_IFDIR || first_name.find('/') != std::string::npos) {
+      reader.format_ = BackupFormat::original_tar;
+      CSNAP_TRY(read_original(tar, entry, first_name, spool_dir, reader.meta_, reader.files_));
+      return reader;
+    }
     return corrupt(fmt::format("meta.json is not the first member (the first is {})", first_name));
   }
+
   CSNAP_TRY(check_regular_file(entry, first_name));
   StringSink meta_text;
-  CSNAP_TRY(copy_entry(kMetaMember, meta_text, kMetaMaxSize));
+  CSNAP_TRY(tar.copy(kMetaMember, meta_text, kMetaMaxSize));
   CSNAP_ASSIGN_OR_RETURN(reader.meta_, meta_from_json(meta_text.text()));
 
   // Every other member, spooled and hashed.
   std::map<std::string, std::pair<std::uint64_t, std::string>, std::less<>> seen;
   std::string previous(kMetaMember);
   while (true) {
-    CSNAP_ASSIGN_OR_RETURN(found, next_header(entry, previous));
-    if (!found)
+    CSNAP_ASSIGN_OR_RETURN(entry, tar.next(previous));
+    if (entry == nullptr)
       break;
-    CSNAP_ASSIGN_OR_RETURN(std::string name, entry_name(entry));
+    CSNAP_ASSIGN_OR_RETURN(std::string name, TarStream::name(entry));
     if (name == kMetaMember)
       return corrupt("meta.json appears twice");
     CSNAP_TRY(check_regular_file(entry, name));
@@ -128,43 +365,15 @@ Result<BackupReader> BackupReader::open(ByteSource& source,
       return corrupt(fmt::format("{}: member not listed in meta.json", name));
     if (seen.contains(name))
       return corrupt(fmt::format("{}: member appears twice", name));
-
-    std::string stem = "restore-" + name;
-    std::replace(stem.begin(), stem.end(), '/', '_');
-    CSNAP_ASSIGN_OR_RETURN(TempFile file, TempFile::create(spool_dir, stem));
-    CSNAP_ASSIGN_OR_RETURN(FileSink file_sink, FileSink::create(file.path(), /*truncate=*/true));
-    codec::HashingSink hashing(file_sink);
     // A member may be larger than meta says only by damage: stop copying soon after.
-    CSNAP_TRY(copy_entry(name, hashing, listed->size));
-    seen.emplace(name, std::pair(hashing.size(), hashing.sha256_hex()));
-    reader.files_.emplace(name, std::move(file));
+    CSNAP_ASSIGN_OR_RETURN(auto spooled, spool(spool_dir, name, [&](ByteSink& sink) {
+                             return tar.copy(name, sink, listed->size);
+                           }));
+    seen.emplace(name, std::pair(spooled.size, spooled.sha256));
+    reader.files_.emplace(name, std::move(spooled.file));
     previous = name;
   }
-
-  // The stream must end cleanly: the decompressor checks its framing and checksums to the last
-  // byte, and nothing but tar padding may follow the end of the archive, neither in what
-  // libarchive was handed but did not consume nor in what it never asked for.
-  auto consumed = static_cast<std::uint64_t>(archive_filter_bytes(handle.get(), 0));
-  if (consumed < context.total) {
-    std::uint64_t unconsumed = std::min<std::uint64_t>(context.total - consumed, context.last_size);
-    auto tail = std::span(context.buffer).first(context.last_size).last(unconsumed);
-    for (std::byte byte : tail) {
-      if (byte != std::byte{0})
-        return corrupt("data after the end of the tar archive");
-    }
-  }
-  std::vector<std::byte> buffer(std::size_t{64} * 1024);
-  while (true) {
-    auto count = decompressed.read(buffer);
-    if (!count)
-      return std::move(count.error().add_context("after the end of the tar archive"));
-    if (*count == 0)
-      break;
-    for (std::size_t i = 0; i < *count; ++i) {
-      if (buffer[i] != std::byte{0})
-        return corrupt("data after the end of the tar archive");
-    }
-  }
+  CSNAP_TRY(tar.expect_clean_end());
 
   for (const auto& member : reader.meta_.members) {
     auto it = seen.find(member.name);
@@ -183,6 +392,34 @@ Result<BackupReader> BackupReader::open(ByteSource& source,
     }
   }
   return reader;
+}
+
+Result<Meta> BackupReader::read_meta(ByteSource& source) {
+  CSNAP_ASSIGN_OR_RETURN(codec::DecompressSource decompressed,
+                         codec::DecompressSource::open(source));
+  PeekSource content(decompressed);
+  CSNAP_ASSIGN_OR_RETURN(auto head, content.peek(512));
+  Meta meta;
+  meta.format_version = 0;
+  if (looks_like_json_array(head)) {
+    meta.format = std::string(to_string(BackupFormat::kv_json));
+    return meta;
+  }
+  if (!looks_like_tar(head))
+    return corrupt("not a backup");
+  TarStream tar(content);
+  CSNAP_TRY(tar.open());
+  CSNAP_ASSIGN_OR_RETURN(struct archive_entry * entry, tar.next(""));
+  if (entry == nullptr)
+    return corrupt("the backup holds no members");
+  CSNAP_ASSIGN_OR_RETURN(std::string name, TarStream::name(entry));
+  if (name != kMetaMember) {
+    meta.format = std::string(to_string(BackupFormat::original_tar));
+    return meta;
+  }
+  StringSink text;
+  CSNAP_TRY(tar.copy(kMetaMember, text, kMetaMaxSize));
+  return meta_from_json(text.text());
 }
 
 Result<FileSource> BackupReader::open_member(std::string_view name) const {

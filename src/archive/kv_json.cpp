@@ -11,6 +11,7 @@
 
 #include "util/base64.hpp"
 #include "util/json_string.hpp"
+#include "util/text.hpp"
 
 namespace csnap::archive {
 
@@ -167,7 +168,9 @@ class KvHandler : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, KvHandl
   bool Key(const char* text, rapidjson::SizeType length, bool) {
     if (depth_ > 2)
       return true;
-    std::string_view name(text, length);
+    // Field names match without regard to case, as in Go's encoding/json (and so in
+    // `consul kv import`): Consul's own {"Key", "Flags", "Value", ...} objects read too.
+    const std::string name = to_lower(std::string_view(text, length));
     bool* seen = nullptr;
     if (name == "key") {
       field_ = Field::key;

@@ -17,6 +17,7 @@ inline constexpr std::string_view kFormatName = "consul-snapshot";
 inline constexpr int kFormatVersion = 1;
 inline constexpr std::string_view kMetaMember = "meta.json";
 inline constexpr std::string_view kKvMember = "kv.json";
+inline constexpr std::string_view kPreparedQueriesMember = "prepared-queries.json";
 
 struct MemberInfo {
   std::string name;  // a relative path inside the tar: "kv.json", "acl/policies.json"

@@ -1,6 +1,9 @@
 #include "cli/app.hpp"
 
+#include <algorithm>
+#include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -46,9 +49,34 @@ Examples:
   # verify a backup and say what would be written, without writing
   consul-snapshot restore latest --dry-run
 
+  # only app/, and make it exactly as in the backup (keys the backup lacks are deleted)
+  consul-snapshot restore latest --prefix app/ --mode replace --yes
+
+  # a copy of app/ under app-copy/
+  consul-snapshot restore latest --prefix app/ --transform app/=app-copy/ --yes
+
   # the original tool's variables
   LOCAL_DIR=/var/backups LOCAL_BACKUP_FILE=backups/2026/11/27/host.consul.snapshot.1795786800.tar.zst \
     consul-snapshot restore --yes)";
+
+constexpr std::string_view diff_examples = R"(
+Examples:
+  # what restoring the newest backup would change, key by key
+  consul-snapshot diff latest
+
+  # only under app/, as JSON; exit 1 when anything differs (for scripts and monitoring)
+  consul-snapshot diff latest --prefix app/ --json --exit-code)";
+
+constexpr std::string_view inspect_examples = R"(
+Examples:
+  # metadata, counts and a full integrity check (decompress, every checksum, every entry)
+  consul-snapshot inspect latest
+  consul-snapshot inspect ./host.consul.snapshot.1795786800.tar.zst --json)";
+
+constexpr std::string_view list_examples = R"(
+Examples:
+  consul-snapshot list
+  LOCAL_DIR=/var/backups consul-snapshot list --json)";
 
 struct Registered {
   std::map<std::string, std::string> values;
@@ -107,29 +135,80 @@ int exit_code_for(const Error& error) {
 }
 
 int run(int argc, char** argv) {
-  CLI::App app{
-      "consul-snapshot: backup and restore for HashiCorp Consul (KV store) to a local directory",
-      "consul-snapshot"};
+  CLI::App app{"consul-snapshot: backup and restore for HashiCorp Consul", "consul-snapshot"};
   app.require_subcommand(1);
   app.footer(std::string(exit_codes_help));
   app.set_help_all_flag("--help-all", "help for every command");
 
-  Registered backup_options;
-  BackupCommand backup;
-  auto* backup_app = app.add_subcommand(
-      "backup", "take backups: one every --interval (the daemon), or one with --once");
-  backup_app->add_flag("--once", backup.once, "take one backup and exit");
-  add_table_options(*backup_app, config::scope_backup, backup_options);
-  backup_app->footer(std::string(backup_examples) + std::string(exit_codes_help));
+  // Each command that works with Consul or backups: its CLI11 app, its table options, and what
+  // runs it once the configuration is resolved.
+  struct Command {
+    CLI::App* app = nullptr;
+    unsigned scope = 0;
+    Registered options;
+    std::function<Result<int>(const config::Config&)> run;
+  };
+  std::vector<std::unique_ptr<Command>> commands;
+  auto add_command = [&](std::string name, std::string help, unsigned scope,
+                         std::string_view examples) -> Command& {
+    auto& command = *commands.emplace_back(std::make_unique<Command>());
+    command.app = app.add_subcommand(std::move(name), std::move(help));
+    command.scope = scope;
+    add_table_options(*command.app, scope, command.options);
+    command.app->footer(std::string(examples) + std::string(exit_codes_help));
+    return command;
+  };
+  auto status_code = [](Status status) -> Result<int> {
+    if (!status.ok())
+      return std::move(status).error();
+    return exit_ok;
+  };
 
-  Registered restore_options;
+  BackupCommand backup;
+  auto& backup_cmd =
+      add_command("backup", "take backups: one every --interval (the daemon), or one with --once",
+                  config::scope_backup, backup_examples);
+  backup_cmd.app->add_flag("--once", backup.once, "take one backup and exit");
+  backup_cmd.run = [&](const config::Config& config) {
+    return status_code(backup_command(config, backup));
+  };
+
   RestoreCommand restore;
-  auto* restore_app =
-      app.add_subcommand("restore", "verify a backup completely, then write it back to Consul");
-  restore_app->add_option("backup", restore.backup,
-                          "backup to restore: a key under --local-dir, 'latest', or a file path");
-  add_table_options(*restore_app, config::scope_restore, restore_options);
-  restore_app->footer(std::string(restore_examples) + std::string(exit_codes_help));
+  auto& restore_cmd = add_command(
+      "restore", "verify a backup completely, compare it with Consul, and write what differs",
+      config::scope_restore, restore_examples);
+  restore_cmd.app->add_option("backup", restore.backup,
+                              "backup to restore: a key in the storage, 'latest', or a file path");
+  restore_cmd.run = [&](const config::Config& config) {
+    return status_code(restore_command(config, restore));
+  };
+
+  ReportCommand diff;
+  auto& diff_cmd = add_command("diff", "what a restore of the backup would change in Consul",
+                               config::scope_restore, diff_examples);
+  diff_cmd.app->add_option("backup", diff.backup, "a key in the storage, 'latest', or a file path");
+  diff_cmd.app->add_flag("--json", diff.json, "print JSON");
+  diff_cmd.app->add_flag("--exit-code", diff.exit_code, "exit 1 when there are differences");
+  diff_cmd.run = [&](const config::Config& config) { return diff_command(config, diff); };
+
+  ReportCommand inspect;
+  auto& inspect_cmd =
+      add_command("inspect", "a backup's metadata and counts, after a full integrity check",
+                  config::scope_storage, inspect_examples);
+  inspect_cmd.app->add_option("backup", inspect.backup,
+                              "a key in the storage, 'latest', or a file path");
+  inspect_cmd.app->add_flag("--json", inspect.json, "print JSON");
+  inspect_cmd.run = [&](const config::Config& config) {
+    return status_code(inspect_command(config, inspect));
+  };
+
+  ReportCommand list;
+  auto& list_cmd = add_command("list", "the backups in the storage, newest first",
+                               config::scope_storage, list_examples);
+  list_cmd.app->add_flag("--json", list.json, "print JSON");
+  list_cmd.run = [&](const config::Config& config) {
+    return status_code(list_command(config, list));
+  };
 
   auto* version_app = app.add_subcommand("version", "version, build and linked library versions");
   auto* reference_app = app.add_subcommand(
@@ -151,10 +230,12 @@ int run(int argc, char** argv) {
     return status.ok() ? exit_ok : exit_code_for(status.error());
   }
 
-  const bool is_backup = backup_app->parsed();
+  auto chosen = std::find_if(commands.begin(), commands.end(),
+                             [](const auto& command) { return command->app->parsed(); });
+  Command& command = **chosen;
   config::ResolveInput input;
-  input.flags = given_flags(is_backup ? backup_options : restore_options);
-  input.scope = is_backup ? config::scope_backup : config::scope_restore;
+  input.flags = given_flags(command.options);
+  input.scope = command.scope;
   auto config = config::resolve(input);
   if (!config.ok()) {
     log::error("{}", config.error().message());
@@ -172,12 +253,12 @@ int run(int argc, char** argv) {
   }
   log::debug("configuration:\n{}", config->describe());
 
-  auto status = is_backup ? backup_command(*config, backup) : restore_command(*config, restore);
-  if (!status.ok()) {
-    log::error("{}", status.error().message());
-    return exit_code_for(status.error());
+  auto code = command.run(*config);
+  if (!code.ok()) {
+    log::error("{}", code.error().message());
+    return exit_code_for(code.error());
   }
-  return exit_ok;
+  return *code;
 }
 
 }  // namespace csnap::cli

@@ -7,6 +7,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/setup.hpp"
+#include "cli/table.hpp"
 #include "ops/restore.hpp"
 #include "util/log.hpp"
 
@@ -48,9 +49,8 @@ Result<bool> confirm_on_terminal(const ops::RestorePreview& preview, const std::
                  "CONSUL_SNAPSHOT_ASSUME_YES=true) to restore, or --dry-run to only verify");
   }
   std::cerr << fmt::format(
-      "Restore {} keys ({} bytes) from {} into Consul at {}? Existing keys with the same names "
-      "are overwritten. [y/N] ",
-      preview.kv_entries, preview.kv_bytes, preview.name, address);
+      "Apply this plan from {} to Consul at {}: create {}, update {}, delete {} keys? [y/N] ",
+      preview.name, address, preview.kv.create, preview.kv.update, preview.kv.remove);
   std::string answer;
   if (!std::getline(std::cin, answer))
     return false;
@@ -59,41 +59,70 @@ Result<bool> confirm_on_terminal(const ops::RestorePreview& preview, const std::
 
 }  // namespace
 
-Status restore_command(const config::Config& config, const RestoreCommand& command) {
-  std::string spec = command.backup;
+Result<ops::LocatedBackup> locate_backup(const config::Config& config, std::string spec) {
   if (spec.empty()) {
     if (!config.is_set("local-backup-file")) {
       return Error(ErrorKind::invalid_argument,
-                   "name the backup to restore: consul-snapshot restore <key|latest|file>, or set "
-                   "LOCAL_BACKUP_FILE");
+                   "name the backup: a key in the storage, 'latest', or a file path (or set "
+                   "LOCAL_BACKUP_FILE)");
     }
     CSNAP_ASSIGN_OR_RETURN(spec, local_backup_key(config));
   }
-
   auto storage = open_storage(config);
-  log::debug("Starting restore of {}", spec);
-  CSNAP_ASSIGN_OR_RETURN(auto backup,
-                         ops::locate_backup(*storage, config.string("upload-prefix"), spec));
-  CSNAP_ASSIGN_OR_RETURN(auto consul, connect_consul(config));
+  return ops::locate_backup(*storage, config.string("upload-prefix"), spec);
+}
 
+Result<ops::RestoreOptions> restore_options(const config::Config& config) {
   ops::RestoreOptions options;
   options.tmp_dir = config.string("tmp-dir");
-  options.dry_run = config.boolean("dry-run");
-  const bool assume_yes = config.boolean("yes");
-  const std::string address = consul->address();
-  options.confirm = [&](const ops::RestorePreview& preview) {
-    return confirm_on_terminal(preview, address, assume_yes);
-  };
-  CSNAP_ASSIGN_OR_RETURN(auto report, ops::run_restore(*consul, backup, options));
-  if (options.dry_run) {
-    log::info("Dry run: {} keys ({} bytes) verified in {}; nothing was written",
-              report.preview.kv_entries, report.preview.kv_bytes, backup.name);
+  options.kv.prefix = config.string("prefix");
+  options.kv.replace = config.string("mode") == "replace";
+  if (config.is_set("transform")) {
+    CSNAP_ASSIGN_OR_RETURN(auto transform, ops::parse_transform(config.string("transform")));
+    options.kv.transform_from = std::move(transform.first);
+    options.kv.transform_to = std::move(transform.second);
+  }
+  if (config.is_set("only")) {
+    CSNAP_ASSIGN_OR_RETURN(options.only, ops::parse_only(config.string("only")));
+  }
+  return options;
+}
+
+std::string plan_table(const ops::RestorePreview& preview) {
+  Table table({"kind", "create", "update", "delete", "unchanged"});
+  table.add({"kv", std::to_string(preview.kv.create), std::to_string(preview.kv.update),
+             std::to_string(preview.kv.remove), std::to_string(preview.kv.unchanged)});
+  return table.render();
+}
+
+Status restore_command(const config::Config& config, const RestoreCommand& command) {
+  CSNAP_ASSIGN_OR_RETURN(auto options, restore_options(config));
+  CSNAP_ASSIGN_OR_RETURN(auto backup, locate_backup(config, command.backup));
+  CSNAP_ASSIGN_OR_RETURN(auto consul, connect_consul(config));
+  CSNAP_ASSIGN_OR_RETURN(auto prepared, ops::PreparedRestore::prepare(*consul, backup, options));
+  const auto& preview = prepared.preview();
+  fmt::print("{}", plan_table(preview));
+  std::fflush(stdout);
+
+  if (config.boolean("dry-run")) {
+    log::info("Dry run: {} keys ({} bytes) verified in {}; nothing was written", preview.kv_entries,
+              preview.kv_bytes, backup.name);
     return {};
   }
-  if (!report.applied) {
-    return Error(ErrorKind::cancelled, "restore cancelled; nothing was written");
+  if (preview.changes_nothing()) {
+    log::info("Consul already matches {}; nothing to write", backup.name);
+    log::info("Restored 0 keys with 0 errors");
+    return {};
   }
-  log::info("Restored {} keys with 0 errors", report.kv_written);
+  CSNAP_ASSIGN_OR_RETURN(bool confirmed,
+                         confirm_on_terminal(preview, consul->address(), config.boolean("yes")));
+  if (!confirmed)
+    return Error(ErrorKind::cancelled, "restore cancelled; nothing was written");
+
+  CSNAP_ASSIGN_OR_RETURN(auto report, prepared.apply(*consul));
+  if (report.kv.deleted > 0)
+    log::info("Deleted {} keys not in the backup", report.kv.deleted);
+  log::info("Restored {} keys with 0 errors", report.kv.written);
   log::info("Restore completed.");
   return {};
 }

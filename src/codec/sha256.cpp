@@ -4,6 +4,7 @@
 #include <cstdlib>
 
 #include <openssl/evp.h>
+#include <openssl/sha.h>
 
 namespace csnap::codec {
 
@@ -71,6 +72,12 @@ std::string Sha256::hex_of(std::string_view data) {
   Sha256 hash;
   hash.update(data);
   return hash.hex_digest();
+}
+
+std::array<unsigned char, 32> Sha256::digest_of(std::string_view data) {
+  std::array<unsigned char, 32> digest{};
+  ::SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), digest.data());
+  return digest;
 }
 
 Status HashingSink::write(std::span<const std::byte> data) {

@@ -29,6 +29,8 @@ class Sha256 {
 
   // The hex digest of `data` in one call.
   static std::string hex_of(std::string_view data);
+  // The 32-byte digest of `data` in one call.
+  static std::array<unsigned char, 32> digest_of(std::string_view data);
 
  private:
   struct Context;

@@ -77,6 +77,15 @@ constexpr OptionSpec options[] = {
    "verify the backup and say what would be restored, without writing", scope_restore},
   {"yes", "CONSUL_SNAPSHOT_ASSUME_YES", "restore.yes", boolean, "false",
    "restore without asking (required when not on a terminal)", scope_restore},
+  {"only", "CONSUL_SNAPSHOT_RESTORE_ONLY", "restore.only", string, "",
+   "restore only these kinds: a comma-separated list of kv, acl, query", scope_restore},
+  {"prefix", "CONSUL_SNAPSHOT_RESTORE_PREFIX", "restore.prefix", string, "",
+   "restore only the keys under this prefix", scope_restore},
+  {"transform", "CONSUL_SNAPSHOT_RESTORE_TRANSFORM", "restore.transform", string, "",
+   "rewrite a key prefix while restoring: OLD=NEW, e.g. app/=app-copy/", scope_restore},
+  {"mode", "CONSUL_SNAPSHOT_RESTORE_MODE", "restore.mode", choice, "merge",
+   "merge (write the backup's keys) or replace (also delete keys under --prefix that the "
+   "backup lacks)", scope_restore, "merge|replace"},
 
   // The original tool's remote storage and encryption: recognised, not implemented yet.
   {"s3-bucket", "S3BUCKET", "s3.bucket", string, "", "S3 bucket", storage_commands, "", true,

@@ -403,6 +403,27 @@ Result<nlohmann::json> Client::token_self() {
   return get_json("/v1/acl/token/self");
 }
 
+Result<JsonResponse> Client::request_json(std::string_view method, std::string target,
+                                          std::string body) {
+  auto req = request(std::string(method), std::move(target), std::move(body));
+  if (!req.body.empty())
+    req.headers.emplace_back("Content-Type", "application/json");
+  CSNAP_ASSIGN_OR_RETURN(auto response, send_ok(req));
+  JsonResponse result;
+  result.index = header_number(response.headers, "X-Consul-Index");
+  auto filtered = response.headers.get("X-Consul-Results-Filtered-By-Acls");
+  result.filtered_by_acls = filtered && *filtered == "true";
+  if (trim(response.body).empty())
+    return result;
+  auto json = parse_json(response.body);
+  if (!json) {
+    return Error(ErrorKind::corrupt,
+                 fmt::format("{} {}: the response is not JSON", req.method, req.target));
+  }
+  result.body = std::move(*json);
+  return result;
+}
+
 TxnTransport Client::txn_transport() {
   return TxnTransport{
       .txn = [this](std::span<const TxnOp> ops) { return txn(ops); },

@@ -39,6 +39,13 @@ struct Settings {
   int max_attempts = 4;
 };
 
+// A JSON answer from Consul: the parsed body (null when empty) and the headers that matter.
+struct JsonResponse {
+  nlohmann::json body{};
+  std::uint64_t index = 0;        // X-Consul-Index
+  bool filtered_by_acls = false;  // X-Consul-Results-Filtered-By-Acls
+};
+
 struct KvListing {
   std::uint64_t index = 0;        // X-Consul-Index
   bool filtered_by_acls = false;  // X-Consul-Results-Filtered-By-Acls
@@ -73,10 +80,15 @@ class Client {
   Result<std::string> leader();
   // /v1/acl/token/self for the token in use.
   Result<nlohmann::json> token_self();
+  // Sends `method` `target` with the JSON `body` ("" = none). Any non-2xx answer is an error with
+  // Consul's text (401/403 also say how to set a token); a body that is not JSON is `corrupt`.
+  Result<JsonResponse> request_json(std::string_view method, std::string target,
+                                    std::string body = {});
 
   // A TxnBatcher transport that writes through this client.
   TxnTransport txn_transport();
   const std::string& address() const { return settings_.address; }
+  const Settings& settings() const { return settings_; }
 
  private:
   Client(Settings settings, std::unique_ptr<http::Client> http);

@@ -2,15 +2,14 @@
 
 #include <fmt/format.h>
 
-#include "archive/backup_reader.hpp"
 #include "archive/kv_json.hpp"
-#include "consul/txn.hpp"
 #include "util/log.hpp"
 
 namespace csnap::ops {
 namespace {
 
-// Parses every kv.json entry once, so that a restore never starts on a backup that fails later.
+// Parses every selected kv.json entry once, so that a restore never starts on a backup that
+// fails later, and counts what the backup holds.
 Status verify_kv(const archive::BackupReader& reader, RestorePreview& preview) {
   if (!reader.has_member(archive::kKvMember))
     return {};
@@ -33,46 +32,70 @@ Status verify_kv(const archive::BackupReader& reader, RestorePreview& preview) {
 
 }  // namespace
 
-Result<RestoreReport> run_restore(consul::Client& consul, LocatedBackup& backup,
-                                  const RestoreOptions& options) {
-  RestoreReport report;
-  report.preview.name = backup.name;
+Result<std::set<std::string>> parse_only(std::string_view text) {
+  std::set<std::string> kinds;
+  while (!text.empty()) {
+    auto comma = text.find(',');
+    auto kind = text.substr(0, comma);
+    if (kind != "kv" && kind != "acl" && kind != "query") {
+      return Error(ErrorKind::invalid_argument,
+                   fmt::format("--only: unknown kind '{}' (use kv, acl, query)", kind));
+    }
+    kinds.emplace(kind);
+    if (comma == std::string_view::npos)
+      break;
+    text.remove_prefix(comma + 1);
+  }
+  return kinds;
+}
+
+Result<VerifiedBackup> verify_backup(LocatedBackup& backup, const std::filesystem::path& tmp_dir) {
   log::info("Verifying backup {}", backup.name);
-  auto reader = archive::BackupReader::open(*backup.source, options.tmp_dir);
+  auto reader = archive::BackupReader::open(*backup.source, tmp_dir);
   if (!reader.ok())
     return std::move(reader.error().add_context(backup.name));
-  report.preview.meta = reader->meta();
-  CSNAP_TRY_CONTEXT(verify_kv(*reader, report.preview), backup.name);
-  log::info("Extracted {} keys to restore", report.preview.kv_entries);
-
-  if (options.dry_run)
-    return report;
-  if (options.confirm) {
-    CSNAP_ASSIGN_OR_RETURN(bool confirmed, options.confirm(report.preview));
-    if (!confirmed)
-      return report;
+  RestorePreview preview;
+  preview.name = backup.name;
+  preview.meta = reader->meta();
+  preview.format = reader->format();
+  CSNAP_TRY_CONTEXT(verify_kv(*reader, preview), backup.name);
+  if (reader->has_member(archive::kLegacyAclMember)) {
+    log::warn(
+        "{} holds ACL tokens of Consul's legacy ACL system, which no Consul since 1.11 "
+        "accepts; they are not restored",
+        backup.name);
   }
+  return VerifiedBackup{std::move(reader).value(), std::move(preview)};
+}
 
-  report.applied = true;
-  if (!reader->has_member(archive::kKvMember))
-    return report;
-  consul::TxnBatcher batcher(consul.txn_transport());
-  CSNAP_ASSIGN_OR_RETURN(auto member, reader->open_member(archive::kKvMember));
-  CSNAP_TRY_CONTEXT(archive::read_kv_json(member,
-                                          [&](archive::KvRecord&& record) {
-                                            return batcher.add_set(std::move(record.key),
-                                                                   std::move(record.value),
-                                                                   record.flags);
-                                          }),
-                    "restoring the KV store");
-  auto written = batcher.finish();
-  if (!written.ok())
-    return std::move(written.error().add_context("restoring the KV store"));
-  report.kv_written = written->sets;
-  report.transactions = written->transactions;
-  report.plain_puts = written->plain_puts;
-  log::debug("{} keys written in {} transactions and {} plain PUTs", report.kv_written,
-             report.transactions, report.plain_puts);
+Result<PreparedRestore> PreparedRestore::prepare(
+    consul::Client& consul, LocatedBackup& backup, const RestoreOptions& options,
+    const std::function<void(const KvChange&)>& on_change) {
+  CSNAP_ASSIGN_OR_RETURN(auto verified, verify_backup(backup, options.tmp_dir));
+  log::info("Extracted {} keys to restore", verified.preview.kv_entries);
+  LiveKv live;
+  if (options.wants("kv")) {
+    CSNAP_ASSIGN_OR_RETURN(live, LiveKv::read(consul, options.kv.target_prefix(), options.tmp_dir));
+  }
+  PreparedRestore prepared(std::move(verified.reader), std::move(live), options);
+  prepared.preview_ = std::move(verified.preview);
+  if (options.wants("kv")) {
+    CSNAP_ASSIGN_OR_RETURN(prepared.preview_.kv,
+                           plan_kv(prepared.reader_, options.kv, prepared.live_, on_change));
+  }
+  return prepared;
+}
+
+Result<RestoreReport> PreparedRestore::apply(consul::Client& consul) {
+  RestoreReport report;
+  if (options_.wants("kv") && !preview_.kv.empty()) {
+    auto applied = apply_kv(consul, reader_, options_.kv, live_);
+    if (!applied.ok())
+      return std::move(applied.error().add_context("restoring the KV store"));
+    report.kv = *applied;
+    log::debug("KV: {} written, {} deleted, in {} transactions and {} plain PUTs",
+               report.kv.written, report.kv.deleted, report.kv.transactions, report.kv.plain_puts);
+  }
   return report;
 }
 

@@ -1,43 +1,79 @@
 #pragma once
 // Restore: verify the whole backup first (decompress, every member's size and SHA-256, every
-// kv.json entry), then, only if everything checks out and the caller confirms, write the
-// entries back through /v1/txn.
+// kv.json entry), compare it with the live cluster (the plan), and only then, if the caller
+// confirms, write what differs.
 
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <optional>
+#include <set>
 #include <string>
 
+#include "archive/backup_reader.hpp"
 #include "archive/meta.hpp"
 #include "consul/client.hpp"
+#include "ops/kv_restore.hpp"
 #include "ops/locate.hpp"
 
 namespace csnap::ops {
 
-// What a verified backup holds, shown before anything is written.
+struct RestoreOptions {
+  std::filesystem::path tmp_dir = "/tmp";
+  KvSelection kv;
+  std::set<std::string> only;  // "kv", "acl", "query"; empty = every kind
+  bool wants(std::string_view kind) const {
+    return only.empty() || only.contains(std::string(kind));
+  }
+};
+
+// Parses --only: a comma-separated list of kv, acl, query.
+Result<std::set<std::string>> parse_only(std::string_view text);
+
+// What a verified backup holds and what restoring it would change.
 struct RestorePreview {
   std::string name;
   archive::Meta meta;
-  std::uint64_t kv_entries = 0;
+  archive::BackupFormat format = archive::BackupFormat::current;
+  std::uint64_t kv_entries = 0;  // in the backup
   std::uint64_t kv_bytes = 0;
-};
-
-struct RestoreOptions {
-  std::filesystem::path tmp_dir = "/tmp";
-  bool dry_run = false;
-  // Asked after verification, before the first write; false cancels. Not asked on a dry run.
-  std::function<Result<bool>(const RestorePreview&)> confirm;
+  KvPlan kv;  // against the live cluster
+  bool changes_nothing() const { return kv.empty(); }
 };
 
 struct RestoreReport {
-  RestorePreview preview;
-  bool applied = false;  // false on a dry run or when the user said no
-  std::uint64_t kv_written = 0;
-  std::uint64_t transactions = 0;
-  std::uint64_t plain_puts = 0;
+  KvApplied kv;
 };
 
-Result<RestoreReport> run_restore(consul::Client& consul, LocatedBackup& backup,
-                                  const RestoreOptions& options);
+// A backup read and verified completely (every checksum, every kv.json entry), not yet compared
+// with anything.
+struct VerifiedBackup {
+  archive::BackupReader reader;
+  RestorePreview preview;  // without a plan
+};
+Result<VerifiedBackup> verify_backup(LocatedBackup& backup, const std::filesystem::path& tmp_dir);
+
+// A verified backup and its plan against the live cluster, ready to apply.
+class PreparedRestore {
+ public:
+  // Reads and verifies `backup` completely, then compares it with the live cluster. Nothing is
+  // written. `on_change` (optional) sees every planned KV change.
+  static Result<PreparedRestore> prepare(
+      consul::Client& consul, LocatedBackup& backup, const RestoreOptions& options,
+      const std::function<void(const KvChange&)>& on_change = {});
+
+  const RestorePreview& preview() const { return preview_; }
+  // Writes the plan. Unchanged entries are not written.
+  Result<RestoreReport> apply(consul::Client& consul);
+
+ private:
+  PreparedRestore(archive::BackupReader reader, LiveKv live, RestoreOptions options)
+      : reader_(std::move(reader)), live_(std::move(live)), options_(std::move(options)) {}
+
+  archive::BackupReader reader_;
+  LiveKv live_;
+  RestoreOptions options_;
+  RestorePreview preview_;
+};
 
 }  // namespace csnap::ops

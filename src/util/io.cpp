@@ -12,6 +12,28 @@ Result<std::size_t> MemorySource::read(std::span<std::byte> buffer) {
   return count;
 }
 
+Result<std::span<const std::byte>> PeekSource::peek(std::size_t size) {
+  std::byte buffer[4096];
+  while (peeked_.size() < size) {
+    auto want = std::min(sizeof buffer, size - peeked_.size());
+    CSNAP_ASSIGN_OR_RETURN(std::size_t count, upstream_->read(std::span(buffer, want)));
+    if (count == 0)
+      break;
+    peeked_.append(reinterpret_cast<const char*>(buffer), count);
+  }
+  return std::as_bytes(std::span(peeked_)).first(std::min(size, peeked_.size()));
+}
+
+Result<std::size_t> PeekSource::read(std::span<std::byte> buffer) {
+  if (offset_ < peeked_.size()) {
+    std::size_t count = std::min(buffer.size(), peeked_.size() - offset_);
+    std::memcpy(buffer.data(), peeked_.data() + offset_, count);
+    offset_ += count;
+    return count;
+  }
+  return upstream_->read(buffer);
+}
+
 Result<std::string> read_all(ByteSource& source) {
   std::string out;
   std::byte buffer[64 * 1024];

@@ -56,6 +56,21 @@ class MemorySource final : public ByteSource {
   std::size_t offset_ = 0;
 };
 
+// Lets a reader look at the first bytes of `upstream` and then read the whole stream from its
+// start, those bytes included.
+class PeekSource final : public ByteSource {
+ public:
+  explicit PeekSource(ByteSource& upstream) : upstream_(&upstream) {}
+  // Up to `size` first bytes (fewer only when the stream is shorter); call before any read.
+  Result<std::span<const std::byte>> peek(std::size_t size);
+  Result<std::size_t> read(std::span<std::byte> buffer) override;
+
+ private:
+  ByteSource* upstream_;
+  std::string peeked_;
+  std::size_t offset_ = 0;
+};
+
 // Reads `source` to its end into a string (only for small inputs).
 Result<std::string> read_all(ByteSource& source);
 

@@ -154,4 +154,4 @@ inline Status ok_status() {
 
 // `lhs = value of expr`, or returns its error: CSNAP_ASSIGN_OR_RETURN(auto body, read(path));
 #define CSNAP_ASSIGN_OR_RETURN(lhs, expr) \
-  CSNAP_ASSIGN_OR_RETURN_IMPL(CSNAP_CONCAT(csnap_result_, __LINE__), lhs, expr)
+  CSNAP_ASSIGN_OR_RETURN_IMPL(CSNAP_CONCAT(csnap_result_, __COUNTER__), lhs, expr)

@@ -373,7 +373,8 @@ TEST(BackupStructureTest, StructuralDamageIsRefusedAndNamed) {
                  "meta.json is not the first member (the first is kv.json)", "meta second");
   expect_corrupt(make_backup({{"meta.json", meta}, kv, {"meta.json", meta}, raft}),
                  "meta.json appears twice", "meta twice");
-  expect_corrupt(make_backup({}), "holds no members", "empty tar");
+  // An empty tar is only zeros: nothing says it is a tar at all.
+  expect_corrupt(make_backup({}), "not a backup", "empty tar");
   expect_corrupt(make_backup({{"meta.json", meta}, {"kv.json", "[}\n"}, raft}),
                  "kv.json: SHA-256 mismatch (expected ", "same size, other bytes");
   expect_corrupt(make_backup({{"meta.json", meta}, {"kv.json", "[]"}, raft}),
@@ -390,9 +391,71 @@ TEST(BackupStructureTest, NotABackupIsRefused) {
   ASSERT_TRUE(std::filesystem::exists(kData / "v03-plain.tar.gz"))
       << "test data missing: " << (kData / "v03-plain.tar.gz")
       << " (the shared/ folder beside the repository)";
-  // The original tool's layout is for the legacy reader: this reader must refuse it cleanly.
-  expect_corrupt(slurp(kData / "v03-plain.tar.gz"), "meta.json is not the first member",
-                 "original tool v0.3 backup");
+}
+
+// The original tool's backups read as the current format's members, verified with the SHA-256s
+// of their own meta.json; the KV data is the dataset's, key for key (flags and values included).
+TEST(OriginalToolDataTest, OriginalBackupsReadAsMembers) {
+  auto expected_kv = slurp(kData / "dataset-consul-kv-export.json");
+  std::vector<KvRecord> expected;
+  MemorySource expected_source(expected_kv);
+  ASSERT_TRUE(read_kv_json(expected_source, [&](KvRecord&& record) {
+    expected.push_back(std::move(record));
+    return Status{};
+  }));
+  ASSERT_EQ(expected.size(), 51u);
+
+  for (const char* name : {"v03-plain.tar.gz", "v01-plain.gz", "dataset-consul-kv-export.json"}) {
+    SCOPED_TRACE(name);
+    std::string bytes = slurp(kData / name);
+    MemorySource upstream(bytes);
+    auto reader = BackupReader::open(upstream, std::filesystem::temp_directory_path());
+    ASSERT_TRUE(reader.ok()) << reader.error().message();
+    auto member = reader->open_member(kKvMember);
+    ASSERT_TRUE(member.ok());
+    std::vector<KvRecord> records;
+    ASSERT_TRUE(read_kv_json(*member, [&](KvRecord&& record) {
+      records.push_back(std::move(record));
+      return Status{};
+    }));
+    EXPECT_EQ(records, expected);
+    if (std::string_view(name) == "v03-plain.tar.gz") {
+      EXPECT_EQ(reader->format(), BackupFormat::original_tar);
+      EXPECT_EQ(reader->meta().tool_version, "0.3.1");
+      EXPECT_EQ(reader->meta().node, "orig-probe");
+      EXPECT_TRUE(reader->has_member(kPreparedQueriesMember));
+      auto queries = reader->open_member(kPreparedQueriesMember);
+      ASSERT_TRUE(queries.ok());
+      EXPECT_NE(read_all(*queries)->find("fixture-pq"), std::string::npos);
+    } else {
+      EXPECT_EQ(reader->format(), BackupFormat::kv_json);
+      EXPECT_FALSE(reader->has_member(kPreparedQueriesMember));
+    }
+  }
+}
+
+TEST(OriginalToolDataTest, DamagedOriginalBackupIsRefused) {
+  std::string bytes = slurp(kData / "v03-plain.tar.gz");
+  // Decompress, change one byte of the KV file's contents, and compress again: only the
+  // original's own SHA-256 in its meta.json can notice.
+  MemorySource upstream(bytes);
+  auto source = codec::DecompressSource::open(upstream);
+  ASSERT_TRUE(source);
+  auto tar = read_all(*source);
+  ASSERT_TRUE(tar);
+  auto at = tar->find("UPPER/Mixed/Case");
+  ASSERT_NE(at, std::string::npos);
+  (*tar)[at] = 'L';
+  StringSink recompressed;
+  auto gzip = codec::make_compress_sink(Compression::gzip, recompressed);
+  ASSERT_TRUE(gzip->write(std::string_view(*tar)));
+  ASSERT_TRUE(gzip->finish());
+  MemorySource damaged(recompressed.text());
+  auto reader = BackupReader::open(damaged, std::filesystem::temp_directory_path());
+  ASSERT_FALSE(reader.ok());
+  EXPECT_EQ(reader.error().kind(), ErrorKind::corrupt);
+  EXPECT_NE(reader.error().message().find("KVSha256"), std::string::npos)
+      << reader.error().message();
 }
 
 TEST(OriginalToolDataTest, GzipOfOriginalBackupsDecompresses) {

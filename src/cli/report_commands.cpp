@@ -1,0 +1,204 @@
+// diff, inspect and list: the commands that report on backups without changing anything.
+
+#include <algorithm>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "archive/backup_reader.hpp"
+#include "cli/commands.hpp"
+#include "cli/setup.hpp"
+#include "cli/table.hpp"
+#include "ops/naming.hpp"
+#include "util/log.hpp"
+
+namespace csnap::cli {
+namespace {
+
+using json = nlohmann::json;
+
+json meta_json(const archive::Meta& meta) {
+  return json::parse(archive::meta_to_json(meta));
+}
+
+std::string counts_text(const std::map<std::string, std::uint64_t>& counts) {
+  std::string out;
+  for (const auto& [kind, count] : counts) {
+    out += fmt::format("{}{} {}", out.empty() ? "" : ", ", count, kind);
+  }
+  return out.empty() ? "-" : out;
+}
+
+std::string time_text(std::int64_t unix_time) {
+  std::time_t time = unix_time;
+  std::tm utc{};
+  gmtime_r(&time, &utc);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%d %H:%M:%S UTC", &utc);
+  return text;
+}
+
+}  // namespace
+
+Result<int> diff_command(const config::Config& config, const ReportCommand& command) {
+  CSNAP_ASSIGN_OR_RETURN(auto options, restore_options(config));
+  CSNAP_ASSIGN_OR_RETURN(auto backup, locate_backup(config, command.backup));
+  CSNAP_ASSIGN_OR_RETURN(auto consul, connect_consul(config));
+  std::vector<ops::KvChange> changes;
+  CSNAP_ASSIGN_OR_RETURN(
+      auto prepared,
+      ops::PreparedRestore::prepare(*consul, backup, options, [&](const ops::KvChange& change) {
+        changes.push_back(change);
+      }));
+  const auto& preview = prepared.preview();
+  if (command.json) {
+    json out = {{"backup", backup.name},
+                {"kv",
+                 {{"create", preview.kv.create},
+                  {"update", preview.kv.update},
+                  {"delete", preview.kv.remove},
+                  {"unchanged", preview.kv.unchanged}}},
+                {"changes", json::array()}};
+    for (const auto& change : changes) {
+      out["changes"].push_back(
+          {{"kind", "kv"}, {"action", ops::to_string(change.kind)}, {"key", change.key}});
+    }
+    fmt::print("{}\n", out.dump(2, ' ', false, json::error_handler_t::replace));
+  } else {
+    for (const auto& change : changes) {
+      char mark = change.kind == ops::KvChangeKind::create   ? '+'
+                  : change.kind == ops::KvChangeKind::update ? '~'
+                                                             : '-';
+      fmt::print("{} kv {}\n", mark, json(change.key).dump());
+    }
+    fmt::print("{}", plan_table(preview));
+  }
+  if (command.exit_code && !preview.changes_nothing())
+    return exit_failed;
+  return exit_ok;
+}
+
+Status inspect_command(const config::Config& config, const ReportCommand& command) {
+  CSNAP_ASSIGN_OR_RETURN(auto backup, locate_backup(config, command.backup));
+  CSNAP_ASSIGN_OR_RETURN(auto verified, ops::verify_backup(backup, config.string("tmp-dir")));
+  const auto& preview = verified.preview;
+  const auto& meta = preview.meta;
+  if (command.json) {
+    json out = {{"backup", backup.name},
+                {"format", archive::to_string(preview.format)},
+                {"compression", codec::to_string(verified.reader.compression())},
+                {"encrypted", false},
+                {"verified", true},
+                {"kv_entries", preview.kv_entries},
+                {"kv_value_bytes", preview.kv_bytes},
+                {"meta", meta_json(meta)}};
+    fmt::print("{}\n", out.dump(2));
+    return {};
+  }
+  Table table({"field", "value"});
+  table.add({"backup", backup.name});
+  table.add({"format", std::string(archive::to_string(preview.format))});
+  table.add({"compression", std::string(codec::to_string(verified.reader.compression()))});
+  table.add({"encrypted", "no"});
+  if (!meta.tool_version.empty())
+    table.add({"written by", "consul-snapshot " + meta.tool_version});
+  if (meta.started_at.time_since_epoch().count() != 0) {
+    table.add({"started", time_text(meta.started_at.time_since_epoch().count())});
+    table.add({"finished", time_text(meta.finished_at.time_since_epoch().count())});
+  }
+  if (!meta.hostname.empty())
+    table.add({"host", meta.hostname});
+  if (!meta.node.empty())
+    table.add({"node", meta.node});
+  if (!meta.datacenter.empty())
+    table.add({"datacenter", meta.datacenter});
+  if (!meta.consul_version.empty())
+    table.add({"consul version", meta.consul_version});
+  if (meta.consul_index != 0)
+    table.add({"consul index", std::to_string(meta.consul_index)});
+  if (meta.partial)
+    table.add({"partial", "yes: some entries could not be read"});
+  table.add({"kv entries",
+             fmt::format("{} ({} of values)", preview.kv_entries, human_bytes(preview.kv_bytes))});
+  for (const auto& member : meta.members) {
+    table.add(
+        {"member " + member.name, fmt::format("{} bytes, sha256 {}", member.size, member.sha256)});
+  }
+  table.add({"integrity", "verified: every checksum matches and every entry parses"});
+  fmt::print("{}", table.render());
+  return {};
+}
+
+Status list_command(const config::Config& config, const ReportCommand& command) {
+  auto storage = open_storage(config);
+  std::string prefix = config.string("upload-prefix");
+  if (!prefix.empty() && !prefix.ends_with('/'))
+    prefix += '/';
+  CSNAP_ASSIGN_OR_RETURN(auto objects, storage->list(prefix));
+  struct Listed {
+    storage::ObjectInfo object;
+    std::int64_t time = 0;
+    std::optional<archive::Meta> meta;
+    std::string problem;
+  };
+  std::vector<Listed> listed;
+  for (auto& object : objects) {
+    auto time = ops::backup_time_from_key(object.key);
+    if (!time)
+      continue;
+    Listed entry{std::move(object), *time, std::nullopt, {}};
+    auto source = storage->get(entry.object.key);
+    if (source.ok()) {
+      auto meta = archive::BackupReader::read_meta(**source);
+      if (meta.ok()) {
+        entry.meta = std::move(meta).value();
+      } else {
+        entry.problem = meta.error().message();
+      }
+    } else {
+      entry.problem = source.error().message();
+    }
+    listed.push_back(std::move(entry));
+  }
+  std::sort(listed.begin(), listed.end(), [](const Listed& a, const Listed& b) {
+    return a.time != b.time ? a.time > b.time : a.object.key > b.object.key;
+  });
+
+  if (command.json) {
+    json out = json::array();
+    for (const auto& entry : listed) {
+      json item = {{"key", entry.object.key},
+                   {"time", entry.time},
+                   {"size", entry.object.size},
+                   {"encrypted", false}};
+      if (entry.meta) {
+        item["format"] = entry.meta->format;
+        item["counts"] = entry.meta->counts;
+        item["partial"] = entry.meta->partial;
+      } else {
+        item["error"] = entry.problem;
+      }
+      out.push_back(std::move(item));
+    }
+    fmt::print("{}\n", out.dump(2));
+    return {};
+  }
+  Table table({"time", "size", "encrypted", "contents", "key"});
+  for (const auto& entry : listed) {
+    std::string contents = entry.meta ? counts_text(entry.meta->counts) : "unreadable";
+    if (entry.meta && entry.meta->partial)
+      contents += " (partial)";
+    if (entry.meta && entry.meta->counts.empty() && !entry.meta->format.empty() &&
+        entry.meta->format != archive::kFormatName) {
+      contents = entry.meta->format;
+    }
+    table.add(
+        {time_text(entry.time), human_bytes(entry.object.size), "no", contents, entry.object.key});
+  }
+  fmt::print("{}", table.render());
+  if (listed.empty())
+    log::info("No backups under '{}' in {}", prefix, storage->describe());
+  return {};
+}
+
+}  // namespace csnap::cli

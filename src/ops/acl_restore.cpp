@@ -1,0 +1,126 @@
+#include "ops/acl_restore.hpp"
+
+#include <chrono>
+
+#include <fmt/format.h>
+
+#include "consul/acl.hpp"
+#include "ops/json_member.hpp"
+#include "util/log.hpp"
+
+namespace csnap::ops {
+namespace {
+
+using consul::AclKind;
+
+std::size_t kind_position(AclKind kind) {
+  std::size_t position = 0;
+  for (AclKind ordered : kAclRestoreOrder) {
+    if (ordered == kind)
+      return position;
+    ++position;
+  }
+  return 0;
+}
+
+// Writes one planned object; returns the live ID it ended with.
+Result<std::string> write_object(consul::Client& consul, const PlannedObject& planned,
+                                 const IdMap& policy_ids, const IdMap& role_ids) {
+  auto body = restore_body(planned, policy_ids, role_ids);
+  const std::string id_field(consul::acl_id_field(planned.kind));
+  if (planned.action == RestoreAction::update) {
+    CSNAP_TRY(consul::acl_update(consul, planned.kind, planned.live_id, body));
+    return planned.live_id;
+  }
+  CSNAP_ASSIGN_OR_RETURN(auto created, consul::acl_create(consul, planned.kind, body));
+  auto id = json_text(created, id_field);
+  if (id.empty()) {
+    return Error(ErrorKind::corrupt,
+                 fmt::format("Consul's answer to the create has no {}", id_field));
+  }
+  return id;
+}
+
+}  // namespace
+
+Result<AclRestorePlan> plan_acl_restore(consul::Client& consul,
+                                        const archive::BackupReader& reader) {
+  AclObjects backup;
+  std::size_t total = 0;
+  for (AclKind kind : kAclRestoreOrder) {
+    CSNAP_ASSIGN_OR_RETURN(backup.of(kind), read_json_member(reader, acl_member_name(kind)));
+    total += backup.of(kind).size();
+  }
+  AclObjects live;
+  if (total > 0) {
+    for (AclKind kind : kAclRestoreOrder) {
+      auto listed = consul::acl_list(consul, kind);
+      if (!listed.ok() && consul::is_acl_disabled(listed.error())) {
+        return Error(ErrorKind::invalid_argument,
+                     fmt::format("the backup holds {} ACL objects but Consul has ACLs disabled "
+                                 "(leave ACLs out of the restore, or enable them first)",
+                                 total));
+      }
+      if (!listed.ok()) {
+        return std::move(listed.error().add_context(fmt::format(
+            "reading ACL {} (a restore needs acl:write)", consul::acl_kind_plural(kind))));
+      }
+      live.of(kind) = std::move(*listed);
+    }
+    for (const auto& token : live.tokens) {
+      if (json_text(token, "SecretID") == kHiddenSecret) {
+        return Error(ErrorKind::permission_denied,
+                     "the target's token secrets are hidden from this token: restoring ACL "
+                     "tokens needs a token with acl:write");
+      }
+    }
+  }
+  return plan_acl_objects(backup, live, std::chrono::system_clock::now());
+}
+
+Result<std::vector<KindPlan>> apply_acl_restore(consul::Client& consul,
+                                                const AclRestorePlan& plan) {
+  std::vector<KindPlan> done;
+  for (AclKind kind : kAclRestoreOrder)
+    done.push_back(KindPlan{.kind = acl_count_kind(kind)});
+  IdMap policy_ids = plan.policy_ids;
+  IdMap role_ids = plan.role_ids;
+  for (const auto& planned : plan.objects) {
+    auto& summary = done[kind_position(planned.kind)];
+    switch (planned.action) {
+      case RestoreAction::unchanged:
+        ++summary.unchanged;
+        continue;
+      case RestoreAction::skip:
+        ++summary.skip;
+        summary.notes.push_back(fmt::format("skip {} ({})", planned.label, planned.note));
+        log::warn("Skipping {}: {}", planned.label, planned.note);
+        continue;
+      case RestoreAction::create:
+      case RestoreAction::update:
+        break;
+    }
+    auto written = write_object(consul, planned, policy_ids, role_ids);
+    if (!written.ok()) {
+      ++summary.failed;
+      auto note = fmt::format("failed to {} {}: {}", to_string(planned.action), planned.label,
+                              written.error().message());
+      log::error("{}", note);
+      summary.notes.push_back(std::move(note));
+      continue;
+    }
+    if (planned.kind == AclKind::policy)
+      policy_ids[planned.backup_id] = *written;
+    if (planned.kind == AclKind::role)
+      role_ids[planned.backup_id] = *written;
+    if (planned.action == RestoreAction::create) {
+      ++summary.create;
+    } else {
+      ++summary.update;
+    }
+    log::debug("{}d {}", to_string(planned.action), planned.label);
+  }
+  return done;
+}
+
+}  // namespace csnap::ops

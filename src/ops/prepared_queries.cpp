@@ -1,0 +1,128 @@
+#include "ops/prepared_queries.hpp"
+
+#include <fmt/format.h>
+
+#include "consul/acl.hpp"
+#include "consul/prepared_query.hpp"
+#include "ops/json_member.hpp"
+#include "util/log.hpp"
+
+namespace csnap::ops {
+namespace {
+
+// With ACLs enabled Consul hides, without saying so, the queries an anonymous or unknown token
+// may not read; the token is checked first so that such a backup fails instead.
+Status check_token(consul::Client& consul) {
+  auto self = consul.token_self();
+  if (self.ok() || consul::is_acl_disabled(self.error()))
+    return {};
+  return std::move(self.error().add_context(
+      "checking the token before reading prepared queries (Consul hides queries from an "
+      "anonymous or unknown token)"));
+}
+
+}  // namespace
+
+Result<QueryBackupResult> backup_prepared_queries(consul::Client& consul,
+                                                  archive::BackupWriter& writer,
+                                                  const QueryBackupOptions& options) {
+  CSNAP_TRY(check_token(consul));
+  auto listing = consul::list_prepared_queries(consul);
+  if (!listing.ok()) {
+    return std::move(
+        listing.error().add_context("reading prepared queries (needs query:read on every query)"));
+  }
+  QueryBackupResult result;
+  result.count = listing->queries.size();
+  std::vector<std::string> problems;
+  if (listing->filtered_by_acls) {
+    problems.push_back(
+        "Consul left out prepared queries that this token may not read "
+        "(X-Consul-Results-Filtered-By-Acls); a token with query_prefix \"\" { policy = \"read\" "
+        "} sees them all");
+  }
+  std::uint64_t hidden = 0;
+  for (const auto& query : listing->queries) {
+    if (json_text(query, "Token") == kHiddenSecret)
+      ++hidden;
+  }
+  if (hidden > 0) {
+    problems.push_back(fmt::format(
+        "{} prepared query tokens are hidden from this token (\"<hidden>\"); a token with "
+        "acl:write sees them",
+        hidden));
+  }
+  for (auto& problem : problems) {
+    if (!options.allow_partial) {
+      return Error(ErrorKind::permission_denied,
+                   fmt::format("reading prepared queries: {} (or allow a partial backup with "
+                               "--allow-partial)",
+                               problem));
+    }
+    log::warn("{}: the backup is marked partial", problem);
+    result.partial = true;
+    result.warnings.push_back(std::move(problem));
+  }
+  CSNAP_TRY(write_json_member(writer, kPreparedQueriesMember, std::move(listing->queries), "ID"));
+  log::info("Wrote {} prepared queries", result.count);
+  return result;
+}
+
+Result<QueryRestorePlan> plan_query_restore(consul::Client& consul,
+                                            const archive::BackupReader& reader) {
+  QueryRestorePlan plan;
+  CSNAP_ASSIGN_OR_RETURN(auto backup, read_json_member(reader, kPreparedQueriesMember));
+  if (backup.empty())
+    return plan;
+  auto listing = consul::list_prepared_queries(consul);
+  if (!listing.ok())
+    return std::move(listing.error().add_context("reading the live prepared queries"));
+  if (listing->filtered_by_acls) {
+    return Error(ErrorKind::permission_denied,
+                 "reading the live prepared queries: Consul left out queries this token may not "
+                 "read, so a restore could create duplicates; use a token with query:write on "
+                 "every query");
+  }
+  plan.queries = plan_query_objects(backup, listing->queries, plan.summary);
+  return plan;
+}
+
+Result<KindPlan> apply_query_restore(consul::Client& consul, const QueryRestorePlan& plan) {
+  KindPlan done{.kind = std::string(kPreparedQueriesKind)};
+  for (const auto& planned : plan.queries) {
+    switch (planned.action) {
+      case RestoreAction::unchanged:
+        ++done.unchanged;
+        continue;
+      case RestoreAction::skip:
+        ++done.skip;
+        done.notes.push_back(fmt::format("skip {} ({})", planned.label, planned.note));
+        log::warn("Skipping {}: {}", planned.label, planned.note);
+        continue;
+      case RestoreAction::create:
+      case RestoreAction::update:
+        break;
+    }
+    auto body = query_body(planned.object);
+    Status written;
+    if (planned.action == RestoreAction::create) {
+      auto created = consul::create_prepared_query(consul, body);
+      if (!created.ok())
+        written = std::move(created).error();
+    } else {
+      written = consul::update_prepared_query(consul, planned.live_id, body);
+    }
+    if (!written.ok()) {
+      ++done.failed;
+      auto note = fmt::format("failed to {} {}: {}", to_string(planned.action), planned.label,
+                              written.error().message());
+      log::error("{}", note);
+      done.notes.push_back(std::move(note));
+      continue;
+    }
+    ++(planned.action == RestoreAction::create ? done.create : done.update);
+  }
+  return done;
+}
+
+}  // namespace csnap::ops

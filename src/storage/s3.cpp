@@ -1,0 +1,691 @@
+#include "storage/s3.hpp"
+
+#include <algorithm>
+#include <charconv>
+
+#include <fmt/format.h>
+
+#include "http/url.hpp"
+#include "storage/aws_sigv4.hpp"
+#include "util/log.hpp"
+#include "util/text.hpp"
+
+namespace csnap::storage {
+namespace {
+
+constexpr std::size_t kMaxPartSize = std::size_t{5} * 1024 * kMiB;
+constexpr std::size_t kMaxErrorText = 300;
+
+std::string_view reason_phrase(long status) {
+  switch (status) {
+    case 400:
+      return " Bad Request";
+    case 403:
+      return " Forbidden";
+    case 404:
+      return " Not Found";
+    case 409:
+      return " Conflict";
+    case 412:
+      return " Precondition Failed";
+    case 416:
+      return " Range Not Satisfiable";
+    case 500:
+      return " Internal Server Error";
+    case 503:
+      return " Service Unavailable";
+    default:
+      return "";
+  }
+}
+
+bool is_dns_safe_bucket(std::string_view bucket) {
+  return bucket.find('.') == std::string_view::npos &&
+         std::all_of(bucket.begin(), bucket.end(), [](char c) {
+           return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+         });
+}
+
+std::string_view header_or_empty(const http::Response& response, std::string_view name) {
+  return response.headers.get(name).value_or(std::string_view());
+}
+
+template <typename Number>
+std::optional<Number> parse_number(std::string_view text) {
+  Number value{};
+  text = trim(text);
+  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (error != std::errc() || end != text.data() + text.size() || text.empty())
+    return std::nullopt;
+  return value;
+}
+
+// Appends to a string, refusing to grow past `limit` (a ranged GET answered with more).
+class BoundedStringSink final : public ByteSink {
+ public:
+  BoundedStringSink(std::string& out, std::size_t limit) : out_(out), limit_(limit) {}
+  using ByteSink::write;
+  Status write(std::span<const std::byte> data) override {
+    if (out_.size() + data.size() > limit_) {
+      return Error(ErrorKind::corrupt,
+                   fmt::format("the server sent more than the {} bytes asked for", limit_));
+    }
+    out_.append(reinterpret_cast<const char*>(data.data()), data.size());
+    return {};
+  }
+  Status finish() override { return {}; }
+
+ private:
+  std::string& out_;
+  std::size_t limit_;
+};
+
+std::vector<std::pair<std::string, std::string>> encryption_headers(const S3Options& options) {
+  switch (options.sse) {
+    case S3Encryption::none:
+      return {};
+    case S3Encryption::aes256:
+      return {{"x-amz-server-side-encryption", "AES256"}};
+    case S3Encryption::kms: {
+      std::vector<std::pair<std::string, std::string>> out = {
+          {"x-amz-server-side-encryption", "aws:kms"}};
+      if (!options.sse_kms_key_id.empty())
+        out.emplace_back("x-amz-server-side-encryption-aws-kms-key-id", options.sse_kms_key_id);
+      return out;
+    }
+  }
+  return {};
+}
+
+// An object being written: buffered until one part is full, then a multipart upload.
+class S3Upload final : public Upload {
+ public:
+  S3Upload(S3Backend& backend, std::string full_key)
+      : backend_(backend), full_key_(std::move(full_key)) {}
+  S3Upload(const S3Upload&) = delete;
+  S3Upload& operator=(const S3Upload&) = delete;
+
+  ~S3Upload() override {
+    if (!upload_id_.empty() && !completed_) {
+      auto aborted = abort();
+      if (!aborted.ok()) {
+        log::warn("could not abort the unfinished upload of {}: {}", backend_.object_url(full_key_),
+                  aborted.error().message());
+      }
+    }
+  }
+
+  using ByteSink::write;
+  Status write(std::span<const std::byte> data) override {
+    CSNAP_TRY(usable());
+    while (!data.empty()) {
+      std::size_t part_size = multipart_part_size(backend_.options().part_size, next_part());
+      if (buffer_.size() >= part_size) {
+        // Only sent once more data arrives, so that an object of exactly one part is one PUT.
+        CSNAP_TRY(upload_part());
+        continue;
+      }
+      std::size_t take = std::min(part_size - buffer_.size(), data.size());
+      if (buffer_.capacity() < part_size && buffer_.size() + take > buffer_.capacity())
+        buffer_.reserve(std::min(part_size, std::max(buffer_.size() + take, 2 * buffer_.size())));
+      buffer_.append(reinterpret_cast<const char*>(data.data()), take);
+      data = data.subspan(take);
+    }
+    return {};
+  }
+
+  Status finish() override {
+    CSNAP_TRY(usable());
+    if (upload_id_.empty()) {
+      S3Backend::Call call{"PUT", full_key_, {}, encryption_headers(backend_.options()), {}};
+      call.headers.emplace_back("Content-Type", "application/octet-stream");
+      call.body = std::move(buffer_);
+      auto status = check(call, backend_.send(call));
+      buffer_.clear();
+      failed_ = !status.ok();
+      completed_ = status.ok();
+      return status;
+    }
+    if (!buffer_.empty())
+      CSNAP_TRY(upload_part());
+    S3Backend::Call call{"POST", full_key_, {{"uploadId", upload_id_}}, {}, {}};
+    call.headers.emplace_back("Content-Type", "application/xml");
+    call.body = complete_multipart_body(etags_);
+    auto response = backend_.send(call);
+    Status status = check(call, response);
+    // CompleteMultipartUpload may fail after a 200 status, with an <Error> document as its body.
+    if (status.ok()) {
+      if (auto error = parse_s3_error(response->body)) {
+        status = Error(s3_error_kind(500, error->code),
+                       fmt::format("POST {}: {}: {}", backend_.object_url(full_key_), error->code,
+                                   error->message));
+      }
+    }
+    if (!status.ok())
+      return fail(std::move(status).error());
+    completed_ = true;
+    log::debug("s3: completed {} in {} parts", backend_.object_url(full_key_), etags_.size());
+    return {};
+  }
+
+ private:
+  int next_part() const { return static_cast<int>(etags_.size()) + 1; }
+
+  Status usable() const {
+    if (failed_) {
+      return Error(ErrorKind::internal,
+                   fmt::format("upload of {} already failed", backend_.object_url(full_key_)));
+    }
+    if (completed_) {
+      return Error(ErrorKind::internal,
+                   fmt::format("upload of {} already finished", backend_.object_url(full_key_)));
+    }
+    return {};
+  }
+
+  Status check(const S3Backend::Call& call, const Result<http::Response>& response) {
+    if (!response.ok())
+      return response.error();
+    if (!response->ok())
+      return backend_.error_for(call, *response);
+    return {};
+  }
+
+  Status upload_part() {
+    if (next_part() > kS3MaxParts) {
+      return fail(Error(ErrorKind::invalid_argument,
+                        fmt::format("{} would need more than {} parts: raise the part size",
+                                    backend_.object_url(full_key_), kS3MaxParts)));
+    }
+    if (upload_id_.empty()) {
+      S3Backend::Call call{
+          "POST", full_key_, {{"uploads", ""}}, encryption_headers(backend_.options()), {}};
+      call.headers.emplace_back("Content-Type", "application/octet-stream");
+      auto response = backend_.send(call);
+      if (auto status = check(call, response); !status.ok())
+        return fail(std::move(status).error());
+      auto id = parse_initiate_multipart(response->body);
+      if (!id.ok())
+        return fail(std::move(id.error().add_context(backend_.object_url(full_key_))));
+      upload_id_ = std::move(id).value();
+    }
+    S3Backend::Call call{"PUT",
+                         full_key_,
+                         {{"partNumber", std::to_string(next_part())}, {"uploadId", upload_id_}},
+                         {{"Content-Type", "application/octet-stream"}},
+                         {}};
+    call.body = std::move(buffer_);
+    auto response = backend_.send(call);
+    buffer_ = std::move(call.body);
+    buffer_.clear();
+    if (auto status = check(call, response); !status.ok())
+      return fail(std::move(status).error());
+    auto etag = header_or_empty(*response, "ETag");
+    if (etag.empty()) {
+      return fail(
+          Error(ErrorKind::corrupt, fmt::format("PUT {} part {}: no ETag in the answer",
+                                                backend_.object_url(full_key_), next_part())));
+    }
+    etags_.emplace_back(etag);
+    return {};
+  }
+
+  // Aborts the multipart upload so that no parts are left behind, and returns `error`.
+  Error fail(Error error) {
+    failed_ = true;
+    buffer_.clear();
+    buffer_.shrink_to_fit();
+    if (!upload_id_.empty()) {
+      auto aborted = abort();
+      if (!aborted.ok()) {
+        error.add_context(fmt::format("(the multipart upload {} could not be aborted: {})",
+                                      upload_id_, aborted.error().message()));
+      }
+    }
+    return error;
+  }
+
+  Status abort() {
+    S3Backend::Call call{"DELETE", full_key_, {{"uploadId", upload_id_}}, {}, {}};
+    auto response = backend_.send(call);
+    if (!response.ok())
+      return response.error();
+    if (!response->ok() && response->status != 404)
+      return backend_.error_for(call, *response);
+    upload_id_.clear();
+    return {};
+  }
+
+  S3Backend& backend_;
+  std::string full_key_;
+  std::string buffer_;
+  std::string upload_id_;
+  std::vector<std::string> etags_;
+  bool completed_ = false;
+  bool failed_ = false;
+};
+
+// Reads one version of an object in ranges of `download_chunk_size` bytes.
+class S3ObjectSource final : public ByteSource {
+ public:
+  S3ObjectSource(S3Backend& backend, std::string full_key, std::string etag, std::uint64_t size,
+                 std::uint64_t offset, std::string buffer)
+      : backend_(backend),
+        full_key_(std::move(full_key)),
+        etag_(std::move(etag)),
+        size_(size),
+        offset_(offset),
+        buffer_(std::move(buffer)) {}
+
+  Result<std::size_t> read(std::span<std::byte> out) override {
+    while (position_ == buffer_.size()) {
+      if (offset_ >= size_)
+        return std::size_t{0};
+      CSNAP_TRY(fetch());
+    }
+    std::size_t count = std::min(out.size(), buffer_.size() - position_);
+    std::copy_n(reinterpret_cast<const std::byte*>(buffer_.data() + position_), count, out.data());
+    position_ += count;
+    return count;
+  }
+
+ private:
+  Status fetch() {
+    std::uint64_t length =
+        std::min<std::uint64_t>(backend_.options().download_chunk_size, size_ - offset_);
+    S3Backend::Call call{"GET", full_key_, {}, {}, {}};
+    call.headers.emplace_back("Range", fmt::format("bytes={}-{}", offset_, offset_ + length - 1));
+    if (!etag_.empty())
+      call.headers.emplace_back("If-Match", etag_);
+    buffer_.clear();
+    position_ = 0;
+    BoundedStringSink sink(buffer_, length);
+    http::StreamOptions stream{[this]() -> Status {
+      buffer_.clear();
+      return {};
+    }};
+    CSNAP_ASSIGN_OR_RETURN(auto response, backend_.send(call, &sink, stream));
+    if (response.status == 412) {
+      return Error(ErrorKind::conflict, fmt::format("GET {}: the object changed while being read",
+                                                    backend_.object_url(full_key_)));
+    }
+    if (response.status != 206)
+      return backend_.error_for(call, response);
+    if (buffer_.size() != length) {
+      return Error(ErrorKind::transient,
+                   fmt::format("GET {}: got {} bytes of the {} asked for at offset {}",
+                               backend_.object_url(full_key_), buffer_.size(), length, offset_));
+    }
+    offset_ += length;
+    return {};
+  }
+
+  S3Backend& backend_;
+  std::string full_key_;
+  std::string etag_;
+  std::uint64_t size_;
+  std::uint64_t offset_;
+  std::string buffer_;
+  std::size_t position_ = 0;
+};
+
+// The total size in "bytes 0-99/1234".
+std::optional<std::uint64_t> content_range_total(std::string_view header) {
+  auto slash = header.rfind('/');
+  if (slash == std::string_view::npos)
+    return std::nullopt;
+  return parse_number<std::uint64_t>(header.substr(slash + 1));
+}
+
+}  // namespace
+
+std::size_t multipart_part_size(std::size_t base, int part_number) {
+  int doublings = std::max(0, (part_number - 1) / 1000);
+  std::size_t size = base;
+  for (int i = 0; i < doublings && size < kMaxPartSize; ++i)
+    size *= 2;
+  return std::min(size, kMaxPartSize);
+}
+
+std::string s3_encode_path(std::string_view key) {
+  return http::percent_encode_path(key);
+}
+
+std::string s3_canonical_query(std::vector<std::pair<std::string, std::string>> parameters) {
+  for (auto& [name, value] : parameters) {
+    name = http::percent_encode_component(name);
+    value = http::percent_encode_component(value);
+  }
+  std::sort(parameters.begin(), parameters.end());
+  std::string out;
+  for (const auto& [name, value] : parameters) {
+    if (!out.empty())
+      out.push_back('&');
+    out += name + "=" + value;
+  }
+  return out;
+}
+
+Result<std::unique_ptr<S3Backend>> S3Backend::create(S3Options options) {
+  if (options.bucket.empty())
+    return Error(ErrorKind::invalid_argument, "S3 bucket name is empty");
+  if (options.bucket.find('/') != std::string::npos) {
+    return Error(ErrorKind::invalid_argument,
+                 fmt::format("S3 bucket name '{}' contains '/'", options.bucket));
+  }
+  if (!options.credentials)
+    return Error(ErrorKind::internal, "S3 backend created without a credentials provider");
+  if (options.part_size == 0 || options.part_size > kMaxPartSize)
+    return Error(ErrorKind::invalid_argument, "S3 part size must be between 1 byte and 5 GiB");
+  if (options.download_chunk_size == 0 || options.list_page_size < 1)
+    return Error(ErrorKind::invalid_argument, "S3 download chunk and list page must be positive");
+  if (options.region.empty())
+    options.region = "us-east-1";
+  while (options.root.starts_with('/'))
+    options.root.erase(0, 1);
+  while (options.root.ends_with('/'))
+    options.root.pop_back();
+  if (!options.clock)
+    options.clock = [] { return std::time(nullptr); };
+
+  std::string endpoint = options.endpoint.empty()
+                             ? fmt::format("https://s3.{}.amazonaws.com", options.region)
+                             : options.endpoint;
+  if (endpoint.find("://") == std::string::npos)
+    endpoint = "https://" + endpoint;
+  auto scheme_end = endpoint.find("://");
+  std::string scheme = to_lower(endpoint.substr(0, scheme_end));
+  if (scheme != "http" && scheme != "https") {
+    return Error(ErrorKind::invalid_argument,
+                 fmt::format("S3 endpoint {} must use http or https", http::redact_url(endpoint)));
+  }
+  std::string rest = endpoint.substr(scheme_end + 3);
+  std::string authority = rest.substr(0, rest.find_first_of("/?#"));
+  std::string path = rest.substr(authority.size());
+  if (path != "" && path != "/") {
+    return Error(ErrorKind::invalid_argument,
+                 fmt::format("S3 endpoint {} must not have a path", http::redact_url(endpoint)));
+  }
+  if (authority.find('@') != std::string::npos) {
+    return Error(ErrorKind::invalid_argument,
+                 "S3 endpoint must not carry credentials (use AWS_ACCESS_KEY_ID and friends)");
+  }
+  if (authority.empty())
+    return Error(ErrorKind::invalid_argument, "S3 endpoint has no host");
+  // libcurl leaves a default port out of the Host header; so does the signature.
+  if ((scheme == "https" && authority.ends_with(":443")) ||
+      (scheme == "http" && authority.ends_with(":80"))) {
+    authority.erase(authority.rfind(':'));
+  }
+  bool path_style = false;
+  switch (options.addressing) {
+    case S3Addressing::path_style:
+      path_style = true;
+      break;
+    case S3Addressing::virtual_hosted:
+      path_style = false;
+      break;
+    case S3Addressing::automatic:
+      path_style = !options.endpoint.empty() || !is_dns_safe_bucket(options.bucket);
+      break;
+  }
+  std::string host = path_style ? authority : options.bucket + "." + authority;
+
+  http::ClientOptions client_options;
+  client_options.base_url = scheme + "://" + host;
+  client_options.tls = options.tls;
+  client_options.connect_timeout = options.connect_timeout;
+  client_options.request_timeout = options.request_timeout;
+  client_options.retry = options.retry;
+  client_options.sleep = options.sleep;
+  client_options.hints.unreachable = "check the S3 endpoint and region";
+  CSNAP_ASSIGN_OR_RETURN(auto client, http::Client::create(std::move(client_options)));
+  return std::unique_ptr<S3Backend>(
+      new S3Backend(std::move(options), std::move(client), std::move(host), path_style));
+}
+
+S3Backend::S3Backend(S3Options options, std::unique_ptr<http::Client> client, std::string host,
+                     bool path_style)
+    : options_(std::move(options)),
+      client_(std::move(client)),
+      host_(std::move(host)),
+      path_style_(path_style) {}
+
+S3Backend::~S3Backend() = default;
+
+std::string S3Backend::describe() const {
+  std::string out = "s3://" + options_.bucket + "/" + options_.root;
+  out += "?region=" + options_.region;
+  if (!options_.endpoint.empty())
+    out += "&endpoint=" + http::redact_url(options_.endpoint);
+  return out;
+}
+
+std::string S3Backend::full_key(std::string_view key) const {
+  return options_.root.empty() ? std::string(key) : options_.root + "/" + std::string(key);
+}
+
+std::string S3Backend::object_url(std::string_view full_key) const {
+  return fmt::format("s3://{}/{}", options_.bucket, full_key);
+}
+
+Result<http::Response> S3Backend::send(Call& call, ByteSink* sink,
+                                       const http::StreamOptions& stream) {
+  std::string path = path_style_ ? "/" + s3_encode_path(options_.bucket) : std::string();
+  if (!call.key.empty() || !path_style_)
+    path += "/" + s3_encode_path(call.key);
+  std::string query = s3_canonical_query(call.query);
+
+  auto credentials = options_.credentials->fetch();
+  if (!credentials.ok()) {
+    return std::move(
+        credentials.error().add_context(fmt::format("{} {}", call.method, object_url(call.key))));
+  }
+  std::time_t now = options_.clock();
+  SigningInput input{call.method, path, query, {}, sha256_hex(call.body)};
+  input.headers.emplace_back("host", host_);
+  input.headers.emplace_back("x-amz-date", amz_date(now));
+  input.headers.emplace_back("x-amz-content-sha256", input.payload_sha256);
+  if (!credentials->session_token.empty())
+    input.headers.emplace_back("x-amz-security-token", credentials->session_token.reveal());
+  http::Request request;
+  request.method = call.method;
+  request.target = query.empty() ? path : path + "?" + query;
+  for (const auto& [name, value] : call.headers) {
+    if (to_lower(name).starts_with("x-amz-"))
+      input.headers.emplace_back(name, value);
+    request.headers.emplace_back(name, value);
+  }
+  request.headers.emplace_back("Host", host_);
+  request.headers.emplace_back("x-amz-date", amz_date(now));
+  request.headers.emplace_back("x-amz-content-sha256", input.payload_sha256);
+  if (!credentials->session_token.empty())
+    request.secret_headers.emplace_back("x-amz-security-token", credentials->session_token);
+  request.secret_headers.emplace_back(
+      "Authorization",
+      Secret(authorization_header(input, {options_.region, "s3", now}, *credentials)));
+  // The body is the large part of a request: lend it instead of copying it.
+  request.body = std::move(call.body);
+  std::lock_guard lock(mutex_);
+  auto response =
+      sink == nullptr ? client_->send(request) : client_->send_streaming(request, *sink, stream);
+  call.body = std::move(request.body);
+  if (!response.ok()) {
+    return std::move(
+        response.error().add_context(fmt::format("{} {}", call.method, object_url(call.key))));
+  }
+  return response;
+}
+
+Error S3Backend::error_for(const Call& call, const http::Response& response) const {
+  std::string message =
+      fmt::format("{} {}: {}", call.method, object_url(call.key), response.status);
+  auto parsed = parse_s3_error(response.body);
+  std::string code;
+  if (parsed) {
+    code = parsed->code;
+    message += " " + parsed->code;
+    if (!parsed->message.empty())
+      message += ": " + parsed->message;
+  } else {
+    message += reason_phrase(response.status);
+    std::string text(trim(response.body));
+    if (text.size() > kMaxErrorText)
+      text = text.substr(0, kMaxErrorText) + "...";
+    if (!text.empty())
+      message += ": " + text;
+  }
+  return Error(s3_error_kind(response.status, code), std::move(message));
+}
+
+Result<std::unique_ptr<Upload>> S3Backend::put(std::string_view key) {
+  CSNAP_TRY(validate_key(key));
+  return std::unique_ptr<Upload>(std::make_unique<S3Upload>(*this, full_key(key)));
+}
+
+Result<std::unique_ptr<ByteSource>> S3Backend::get(std::string_view key) {
+  CSNAP_TRY(validate_key(key));
+  std::string object = full_key(key);
+  std::size_t chunk = options_.download_chunk_size;
+  Call call{"GET", object, {}, {{"Range", fmt::format("bytes=0-{}", chunk - 1)}}, {}};
+  std::string buffer;
+  BoundedStringSink sink(buffer, chunk);
+  http::StreamOptions stream{[&buffer]() -> Status {
+    buffer.clear();
+    return {};
+  }};
+  CSNAP_ASSIGN_OR_RETURN(auto response, send(call, &sink, stream));
+  std::string etag(header_or_empty(response, "ETag"));
+  if (response.status == 416) {
+    // A range of an empty object cannot be satisfied: make sure that is what this is.
+    CSNAP_ASSIGN_OR_RETURN(auto info, stat(key));
+    if (info.size != 0)
+      return error_for(call, response);
+    return std::unique_ptr<ByteSource>(
+        std::make_unique<S3ObjectSource>(*this, object, etag, 0, 0, std::string()));
+  }
+  if (response.status == 200) {  // the whole object, smaller than one chunk
+    std::uint64_t size = buffer.size();
+    return std::unique_ptr<ByteSource>(
+        std::make_unique<S3ObjectSource>(*this, object, etag, size, size, std::move(buffer)));
+  }
+  if (response.status != 206)
+    return error_for(call, response);
+  auto total = content_range_total(header_or_empty(response, "Content-Range"));
+  if (!total || *total < buffer.size()) {
+    return Error(ErrorKind::corrupt,
+                 fmt::format("GET {}: bad Content-Range '{}'", object_url(object),
+                             header_or_empty(response, "Content-Range")));
+  }
+  std::uint64_t offset = buffer.size();
+  return std::unique_ptr<ByteSource>(
+      std::make_unique<S3ObjectSource>(*this, object, etag, *total, offset, std::move(buffer)));
+}
+
+Result<ObjectInfo> S3Backend::stat(std::string_view key) {
+  CSNAP_TRY(validate_key(key));
+  Call call{"HEAD", full_key(key), {}, {}, {}};
+  CSNAP_ASSIGN_OR_RETURN(auto response, send(call));
+  if (!response.ok())
+    return error_for(call, response);
+  auto size = parse_number<std::uint64_t>(header_or_empty(response, "Content-Length"));
+  if (!size) {
+    return Error(ErrorKind::corrupt,
+                 fmt::format("HEAD {}: no Content-Length", object_url(call.key)));
+  }
+  auto modified = parse_http_date(header_or_empty(response, "Last-Modified")).value_or(0);
+  return ObjectInfo{std::string(key), *size, modified};
+}
+
+Result<std::vector<ObjectInfo>> S3Backend::list(std::string_view prefix) {
+  std::string root = options_.root.empty() ? std::string() : options_.root + "/";
+  std::vector<ObjectInfo> out;
+  std::optional<std::string> token;
+  do {
+    Call call{"GET",
+              {},
+              {{"list-type", "2"},
+               {"prefix", root + std::string(prefix)},
+               {"max-keys", std::to_string(options_.list_page_size)}},
+              {},
+              {}};
+    if (token)
+      call.query.emplace_back("continuation-token", *token);
+    CSNAP_ASSIGN_OR_RETURN(auto response, send(call));
+    if (!response.ok())
+      return error_for(call, response);
+    auto page = parse_list_objects_v2(response.body);
+    if (!page.ok())
+      return std::move(page.error().add_context(fmt::format("listing {}", describe())));
+    for (auto& object : page->objects) {
+      if (!object.key.starts_with(root))
+        continue;
+      out.push_back({object.key.substr(root.size()), object.size, object.modified_unix});
+    }
+    token = std::move(page->next_continuation_token);
+  } while (token);
+  std::sort(out.begin(), out.end(),
+            [](const ObjectInfo& a, const ObjectInfo& b) { return a.key < b.key; });
+  return out;
+}
+
+Status S3Backend::remove(std::string_view key) {
+  // S3 answers 204 for a missing key too: ask first, so that every backend says not_found.
+  CSNAP_TRY(stat(key));
+  Call call{"DELETE", full_key(key), {}, {}, {}};
+  CSNAP_ASSIGN_OR_RETURN(auto response, send(call));
+  if (!response.ok())
+    return error_for(call, response);
+  return {};
+}
+
+Result<std::vector<PendingUpload>> S3Backend::pending_uploads(std::string_view prefix) {
+  std::string root = options_.root.empty() ? std::string() : options_.root + "/";
+  std::vector<PendingUpload> out;
+  std::optional<std::pair<std::string, std::string>> markers;
+  do {
+    Call call{"GET", {}, {{"uploads", ""}, {"prefix", root + std::string(prefix)}}, {}, {}};
+    if (markers) {
+      call.query.emplace_back("key-marker", markers->first);
+      call.query.emplace_back("upload-id-marker", markers->second);
+    }
+    CSNAP_ASSIGN_OR_RETURN(auto response, send(call));
+    if (!response.ok())
+      return error_for(call, response);
+    CSNAP_ASSIGN_OR_RETURN(auto page, parse_list_multipart_uploads(response.body));
+    for (auto& upload : page.uploads) {
+      if (upload.key.starts_with(root))
+        out.push_back({upload.key.substr(root.size()), std::move(upload.upload_id)});
+    }
+    markers = std::move(page.next_key_and_upload_id);
+  } while (markers);
+  return out;
+}
+
+Status S3Backend::abort_upload(const PendingUpload& upload) {
+  return abort_full_key(full_key(upload.key), upload.upload_id);
+}
+
+Status S3Backend::abort_full_key(const std::string& full_key, const std::string& upload_id) {
+  Call call{"DELETE", full_key, {{"uploadId", upload_id}}, {}, {}};
+  CSNAP_ASSIGN_OR_RETURN(auto response, send(call));
+  if (!response.ok())
+    return error_for(call, response);
+  return {};
+}
+
+Status S3Backend::create_bucket() {
+  Call call{"PUT", {}, {}, {}, {}};
+  if (options_.region != "us-east-1") {
+    call.body = fmt::format(
+        "<CreateBucketConfiguration><LocationConstraint>{}</LocationConstraint>"
+        "</CreateBucketConfiguration>",
+        options_.region);
+  }
+  CSNAP_ASSIGN_OR_RETURN(auto response, send(call));
+  if (!response.ok())
+    return error_for(call, response);
+  return {};
+}
+
+}  // namespace csnap::storage
