@@ -105,6 +105,9 @@ void add_table_options(CLI::App& command, unsigned scope, Registered& registered
                         : spec.type == config::OptionType::integer  ? "N"
                                                                     : "VALUE");
     }
+    if (spec.repeatable) {
+      option->multi_option_policy(CLI::MultiOptionPolicy::Join)->delimiter('\n');
+    }
     // Secrets are refused on the command line; keep them out of --help too.
     if (!spec.flag_allowed || !spec.unsupported.empty())
       option->group("");
@@ -248,7 +251,8 @@ int run(int argc, char** argv) {
   log::parse_format(config->string("log-format"), format);
   log::set_level(level);
   log::set_format(format);
-  for (std::string_view secret : {"consul-token", "consul-http-auth", "crypto-password"}) {
+  for (std::string_view secret : {"consul-token", "consul-http-auth", "crypto-password",
+                                  "aws-secret-access-key", "aws-session-token"}) {
     log::register_secret(config->secret(secret).reveal());
   }
   log::debug("configuration:\n{}", config->describe());

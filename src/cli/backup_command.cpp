@@ -13,8 +13,19 @@
 namespace csnap::cli {
 namespace {
 
-ops::BackupOptions backup_options(const config::Config& config) {
+Result<ops::BackupOptions> backup_options(const config::Config& config) {
   ops::BackupOptions options;
+  CSNAP_ASSIGN_OR_RETURN(options.encryption, encryption_settings(config));
+  if (options.encryption.passphrase && !options.encryption.recipients.empty()) {
+    return Error(ErrorKind::invalid_argument,
+                 "both a passphrase (CRYPTO_PASSWORD) and --encrypt-to recipients are set: age "
+                 "encrypts a backup to one or the other; choose one");
+  }
+  CSNAP_ASSIGN_OR_RETURN(auto kinds, selected_kinds(config));
+  options.include_kv = kinds.empty() || kinds.contains("kv");
+  options.include_acl = kinds.empty() || kinds.contains("acl");
+  options.include_queries = kinds.empty() || kinds.contains("query");
+  options.allow_partial = config.boolean("allow-partial");
   options.key_prefix = config.string("upload-prefix");
   options.hostname = config.string("hostname");
   options.tmp_dir = config.string("tmp-dir");
@@ -23,10 +34,10 @@ ops::BackupOptions backup_options(const config::Config& config) {
   return options;
 }
 
-Status backup_once(const config::Config& config) {
+Status backup_once(const config::Config& config, const ops::BackupOptions& options) {
   CSNAP_ASSIGN_OR_RETURN(auto consul, connect_consul(config));
-  auto storage = open_storage(config);
-  CSNAP_ASSIGN_OR_RETURN(auto report, ops::run_backup(*consul, *storage, backup_options(config)));
+  CSNAP_ASSIGN_OR_RETURN(auto storage, open_storage(config));
+  CSNAP_ASSIGN_OR_RETURN(auto report, ops::run_backup(*consul, *storage, options));
   (void)report;
   log::info("Backup completed successfully");
   return {};
@@ -56,8 +67,10 @@ bool wait_for_stop_signal(const sigset_t& signals, std::chrono::seconds timeout)
 
 Status backup_command(const config::Config& config, const BackupCommand& command) {
   log::info("v{}: Starting Consul Snapshot", tool_version);
+  // Options are checked once, before the first backup: a bad one is a configuration error.
+  CSNAP_ASSIGN_OR_RETURN(auto options, backup_options(config));
   if (command.once)
-    return backup_once(config);
+    return backup_once(config, options);
 
   // The daemon: SIGINT and SIGTERM are blocked and only looked at between backups, so a backup
   // in progress always finishes (or fails) whole before the process exits.
@@ -71,7 +84,7 @@ Status backup_command(const config::Config& config, const BackupCommand& command
   log::debug("Backup starting on interval: {}s", interval.count());
   std::uint64_t failures_in_a_row = 0;
   while (true) {
-    auto status = backup_once(config);
+    auto status = backup_once(config, options);
     std::chrono::seconds wait = interval;
     if (status.ok()) {
       failures_in_a_row = 0;

@@ -9,6 +9,7 @@
 #include "cli/commands.hpp"
 #include "cli/setup.hpp"
 #include "cli/table.hpp"
+#include "ops/encryption.hpp"
 #include "ops/naming.hpp"
 #include "util/log.hpp"
 
@@ -80,14 +81,29 @@ Result<int> diff_command(const config::Config& config, const ReportCommand& comm
 
 Status inspect_command(const config::Config& config, const ReportCommand& command) {
   CSNAP_ASSIGN_OR_RETURN(auto backup, locate_backup(config, command.backup));
-  CSNAP_ASSIGN_OR_RETURN(auto verified, ops::verify_backup(backup, config.string("tmp-dir")));
+  CSNAP_ASSIGN_OR_RETURN(auto encryption, encryption_settings(config));
+  if (!encryption.passphrase && encryption.identities.empty()) {
+    // Without a key, say what the backup needs rather than failing on the missing key alone.
+    CSNAP_ASSIGN_OR_RETURN(auto needs, ops::describe_encryption(*backup.source));
+    if (!needs.empty()) {
+      return Error(ErrorKind::invalid_argument,
+                   fmt::format("{} is encrypted ({}); give its key to inspect it: CRYPTO_PASSWORD "
+                               "or --passphrase-file for a passphrase, --identity-file for an "
+                               "X25519 key",
+                               backup.name, needs));
+    }
+    CSNAP_ASSIGN_OR_RETURN(backup, locate_backup(config, command.backup));
+  }
+  CSNAP_ASSIGN_OR_RETURN(auto verified,
+                         ops::verify_backup(backup, config.string("tmp-dir"), encryption));
   const auto& preview = verified.preview;
   const auto& meta = preview.meta;
   if (command.json) {
     json out = {{"backup", backup.name},
                 {"format", archive::to_string(preview.format)},
                 {"compression", codec::to_string(verified.reader.compression())},
-                {"encrypted", false},
+                {"encrypted", !preview.encryption.empty()},
+                {"encryption", preview.encryption},
                 {"verified", true},
                 {"kv_entries", preview.kv_entries},
                 {"kv_value_bytes", preview.kv_bytes},
@@ -99,7 +115,7 @@ Status inspect_command(const config::Config& config, const ReportCommand& comman
   table.add({"backup", backup.name});
   table.add({"format", std::string(archive::to_string(preview.format))});
   table.add({"compression", std::string(codec::to_string(verified.reader.compression()))});
-  table.add({"encrypted", "no"});
+  table.add({"encrypted", preview.encryption.empty() ? "no" : "yes (" + preview.encryption + ")"});
   if (!meta.tool_version.empty())
     table.add({"written by", "consul-snapshot " + meta.tool_version});
   if (meta.started_at.time_since_epoch().count() != 0) {
@@ -130,7 +146,9 @@ Status inspect_command(const config::Config& config, const ReportCommand& comman
 }
 
 Status list_command(const config::Config& config, const ReportCommand& command) {
-  auto storage = open_storage(config);
+  CSNAP_ASSIGN_OR_RETURN(auto storage, open_storage(config));
+  CSNAP_ASSIGN_OR_RETURN(auto encryption, encryption_settings(config));
+  const bool have_key = encryption.passphrase || !encryption.identities.empty();
   std::string prefix = config.string("upload-prefix");
   if (!prefix.empty() && !prefix.ends_with('/'))
     prefix += '/';
@@ -139,6 +157,7 @@ Status list_command(const config::Config& config, const ReportCommand& command) 
     storage::ObjectInfo object;
     std::int64_t time = 0;
     std::optional<archive::Meta> meta;
+    std::string encryption;
     std::string problem;
   };
   std::vector<Listed> listed;
@@ -146,18 +165,20 @@ Status list_command(const config::Config& config, const ReportCommand& command) 
     auto time = ops::backup_time_from_key(object.key);
     if (!time)
       continue;
-    Listed entry{std::move(object), *time, std::nullopt, {}};
-    auto source = storage->get(entry.object.key);
-    if (source.ok()) {
-      auto meta = archive::BackupReader::read_meta(**source);
-      if (meta.ok()) {
-        entry.meta = std::move(meta).value();
-      } else {
-        entry.problem = meta.error().message();
-      }
-    } else {
-      entry.problem = source.error().message();
-    }
+    Listed entry{std::move(object), *time, std::nullopt, {}, {}};
+    auto read = [&]() -> Status {
+      CSNAP_ASSIGN_OR_RETURN(auto probe, storage->get(entry.object.key));
+      CSNAP_ASSIGN_OR_RETURN(entry.encryption, ops::describe_encryption(*probe));
+      if (!entry.encryption.empty() && !have_key)
+        return {};
+      CSNAP_ASSIGN_OR_RETURN(auto source, storage->get(entry.object.key));
+      CSNAP_ASSIGN_OR_RETURN(auto plaintext, ops::PlaintextSource::open(*source, encryption,
+                                                                        config.string("tmp-dir")));
+      CSNAP_ASSIGN_OR_RETURN(entry.meta, archive::BackupReader::read_meta(*plaintext));
+      return {};
+    };
+    if (auto status = read(); !status.ok())
+      entry.problem = status.error().message();
     listed.push_back(std::move(entry));
   }
   std::sort(listed.begin(), listed.end(), [](const Listed& a, const Listed& b) {
@@ -170,12 +191,13 @@ Status list_command(const config::Config& config, const ReportCommand& command) 
       json item = {{"key", entry.object.key},
                    {"time", entry.time},
                    {"size", entry.object.size},
-                   {"encrypted", false}};
+                   {"encrypted", !entry.encryption.empty()},
+                   {"encryption", entry.encryption}};
       if (entry.meta) {
         item["format"] = entry.meta->format;
         item["counts"] = entry.meta->counts;
         item["partial"] = entry.meta->partial;
-      } else {
+      } else if (!entry.problem.empty()) {
         item["error"] = entry.problem;
       }
       out.push_back(std::move(item));
@@ -185,7 +207,9 @@ Status list_command(const config::Config& config, const ReportCommand& command) 
   }
   Table table({"time", "size", "encrypted", "contents", "key"});
   for (const auto& entry : listed) {
-    std::string contents = entry.meta ? counts_text(entry.meta->counts) : "unreadable";
+    std::string contents = entry.meta               ? counts_text(entry.meta->counts)
+                           : !entry.problem.empty() ? "unreadable: " + entry.problem
+                                                    : "(encrypted: no key given)";
     if (entry.meta && entry.meta->partial)
       contents += " (partial)";
     if (entry.meta && entry.meta->counts.empty() && !entry.meta->format.empty() &&

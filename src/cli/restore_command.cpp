@@ -68,8 +68,12 @@ Result<ops::LocatedBackup> locate_backup(const config::Config& config, std::stri
     }
     CSNAP_ASSIGN_OR_RETURN(spec, local_backup_key(config));
   }
-  auto storage = open_storage(config);
-  return ops::locate_backup(*storage, config.string("upload-prefix"), spec);
+  CSNAP_ASSIGN_OR_RETURN(auto storage, open_storage(config));
+  CSNAP_ASSIGN_OR_RETURN(auto located,
+                         ops::locate_backup(*storage, config.string("upload-prefix"), spec));
+  // The source may read from the backend (S3): it keeps the backend alive.
+  located.storage = std::move(storage);
+  return located;
 }
 
 Result<ops::RestoreOptions> restore_options(const config::Config& config) {
@@ -82,16 +86,19 @@ Result<ops::RestoreOptions> restore_options(const config::Config& config) {
     options.kv.transform_from = std::move(transform.first);
     options.kv.transform_to = std::move(transform.second);
   }
-  if (config.is_set("only")) {
-    CSNAP_ASSIGN_OR_RETURN(options.only, ops::parse_only(config.string("only")));
-  }
+  CSNAP_ASSIGN_OR_RETURN(options.only, selected_kinds(config));
+  CSNAP_ASSIGN_OR_RETURN(options.encryption, encryption_settings(config));
   return options;
 }
 
 std::string plan_table(const ops::RestorePreview& preview) {
-  Table table({"kind", "create", "update", "delete", "unchanged"});
+  Table table({"kind", "create", "update", "delete", "unchanged", "skip"});
   table.add({"kv", std::to_string(preview.kv.create), std::to_string(preview.kv.update),
-             std::to_string(preview.kv.remove), std::to_string(preview.kv.unchanged)});
+             std::to_string(preview.kv.remove), std::to_string(preview.kv.unchanged), "0"});
+  for (const auto& kind : preview.others) {
+    table.add({kind.kind, std::to_string(kind.create), std::to_string(kind.update), "0",
+               std::to_string(kind.unchanged), std::to_string(kind.skip)});
+  }
   return table.render();
 }
 

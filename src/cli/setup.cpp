@@ -2,9 +2,32 @@
 
 #include <chrono>
 
-#include "storage/local.hpp"
+#include <fmt/format.h>
+
+#include "ops/restore.hpp"
+#include "storage/registry.hpp"
+#include "util/file.hpp"
+#include "util/log.hpp"
+#include "util/text.hpp"
 
 namespace csnap::cli {
+namespace {
+
+// Reads a file an option names; errors name the option.
+Result<std::string> read_option_file(const config::Config& config, std::string_view option) {
+  auto text = read_file(config.string(option));
+  if (!text.ok()) {
+    return Error(ErrorKind::invalid_argument,
+                 fmt::format("--{}: {}", option, text.error().message()));
+  }
+  return text;
+}
+
+Error as_config_error(std::string_view option, const Error& error) {
+  return Error(ErrorKind::invalid_argument, fmt::format("--{}: {}", option, error.message()));
+}
+
+}  // namespace
 
 consul::Settings consul_settings(const config::Config& config) {
   consul::Settings settings;
@@ -37,8 +60,73 @@ Result<std::unique_ptr<consul::Client>> connect_consul(const config::Config& con
   return client;
 }
 
-std::unique_ptr<storage::Backend> open_storage(const config::Config& config) {
-  return std::make_unique<storage::LocalBackend>(config.string("local-dir"));
+Result<std::unique_ptr<storage::Backend>> open_storage(const config::Config& config) {
+  storage::StorageSettings settings;
+  settings.url = config.string("storage");
+  settings.local_dir = config.string("local-dir");
+  settings.s3_bucket = config.string("s3-bucket");
+  settings.s3_region = config.string("s3-region");
+  settings.s3_endpoint = config.string("s3-endpoint");
+  settings.s3_sse = config.string("s3-sse");
+  settings.s3_sse_kms_key_id = config.string("s3-sse-kms-key-id");
+  settings.aws_access_key_id = config.string("aws-access-key-id");
+  settings.aws_secret_access_key = config.secret("aws-secret-access-key");
+  settings.aws_session_token = config.secret("aws-session-token");
+  settings.aws_profile = config.string("aws-profile");
+  return storage::open_backend(settings);
+}
+
+Result<ops::EncryptionSettings> encryption_settings(const config::Config& config) {
+  ops::EncryptionSettings settings;
+  if (config.is_set("crypto-password")) {
+    settings.passphrase = config.secret("crypto-password");
+  } else if (config.is_set("passphrase-file")) {
+    CSNAP_ASSIGN_OR_RETURN(auto text, read_option_file(config, "passphrase-file"));
+    auto line = trim(std::string_view(text).substr(0, text.find('\n')));
+    if (line.empty()) {
+      return Error(ErrorKind::invalid_argument,
+                   "--passphrase-file: the file's first line is empty");
+    }
+    settings.passphrase = Secret(std::string(line));
+    log::register_secret(line);
+  }
+  if (config.is_set("encrypt-to")) {
+    auto recipients = ops::parse_recipients(config.string("encrypt-to"));
+    if (!recipients.ok())
+      return as_config_error("encrypt-to", recipients.error());
+    settings.recipients = std::move(recipients).value();
+  }
+  if (config.is_set("encrypt-to-file")) {
+    CSNAP_ASSIGN_OR_RETURN(auto text, read_option_file(config, "encrypt-to-file"));
+    auto recipients = ops::parse_recipients(text);
+    if (!recipients.ok())
+      return as_config_error("encrypt-to-file", recipients.error());
+    if (recipients->empty()) {
+      return Error(ErrorKind::invalid_argument, "--encrypt-to-file: the file holds no age1... key");
+    }
+    settings.recipients.insert(settings.recipients.end(), recipients->begin(), recipients->end());
+  }
+  if (config.is_set("identity-file")) {
+    CSNAP_ASSIGN_OR_RETURN(auto text, read_option_file(config, "identity-file"));
+    auto identities = codec::age::parse_identity_file(text);
+    if (!identities.ok())
+      return as_config_error("identity-file", identities.error());
+    settings.identities = std::move(identities).value();
+  }
+  auto factor = config.integer("scrypt-work-factor");
+  if (factor < 10 || factor > codec::age::kMaxScryptWorkFactor) {
+    return Error(ErrorKind::invalid_argument,
+                 fmt::format("--scrypt-work-factor {}: use 10 to {}", factor,
+                             codec::age::kMaxScryptWorkFactor));
+  }
+  settings.scrypt_work_factor = static_cast<int>(factor);
+  return settings;
+}
+
+Result<std::set<std::string>> selected_kinds(const config::Config& config) {
+  if (!config.is_set("only"))
+    return std::set<std::string>{};
+  return ops::parse_only(config.string("only"));
 }
 
 }  // namespace csnap::cli

@@ -2,16 +2,25 @@
 // Turns the resolved configuration into the objects commands work with.
 
 #include <memory>
+#include <set>
+#include <string>
 
 #include "config/options.hpp"
 #include "consul/client.hpp"
+#include "ops/backup.hpp"
+#include "ops/encryption.hpp"
 #include "storage/backend.hpp"
 
 namespace csnap::cli {
 
 consul::Settings consul_settings(const config::Config& config);
 Result<std::unique_ptr<consul::Client>> connect_consul(const config::Config& config);
-// The configured storage: the local directory (`--local-dir`) for now.
-std::unique_ptr<storage::Backend> open_storage(const config::Config& config);
+// The configured storage: --storage, else S3BUCKET, else --local-dir.
+Result<std::unique_ptr<storage::Backend>> open_storage(const config::Config& config);
+// Passphrase, recipients and identities; files are read and keys parsed here, so a bad one is a
+// configuration error before any work starts.
+Result<ops::EncryptionSettings> encryption_settings(const config::Config& config);
+// Which kinds --only selects (all when unset).
+Result<std::set<std::string>> selected_kinds(const config::Config& config);
 
 }  // namespace csnap::cli

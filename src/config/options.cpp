@@ -77,8 +77,9 @@ constexpr OptionSpec options[] = {
    "verify the backup and say what would be restored, without writing", scope_restore},
   {"yes", "CONSUL_SNAPSHOT_ASSUME_YES", "restore.yes", boolean, "false",
    "restore without asking (required when not on a terminal)", scope_restore},
-  {"only", "CONSUL_SNAPSHOT_RESTORE_ONLY", "restore.only", string, "",
-   "restore only these kinds: a comma-separated list of kv, acl, query", scope_restore},
+  {"only", "CONSUL_SNAPSHOT_ONLY", "only", string, "",
+   "back up or restore only these kinds: a comma-separated list of kv, acl, query",
+   scope_backup | scope_restore},
   {"prefix", "CONSUL_SNAPSHOT_RESTORE_PREFIX", "restore.prefix", string, "",
    "restore only the keys under this prefix", scope_restore},
   {"transform", "CONSUL_SNAPSHOT_RESTORE_TRANSFORM", "restore.transform", string, "",
@@ -87,22 +88,53 @@ constexpr OptionSpec options[] = {
    "merge (write the backup's keys) or replace (also delete keys under --prefix that the "
    "backup lacks)", scope_restore, "merge|replace"},
 
-  // The original tool's remote storage and encryption: recognised, not implemented yet.
-  {"s3-bucket", "S3BUCKET", "s3.bucket", string, "", "S3 bucket", storage_commands, "", true,
-   "S3 storage"},
-  {"s3-region", "S3REGION", "s3.region", string, "", "S3 region", storage_commands, "", true,
-   "S3 storage"},
-  {"s3-endpoint", "S3ENDPOINT", "s3.endpoint", string, "", "S3 endpoint", storage_commands, "",
-   true, "S3 storage"},
-  {"s3-sse", "CONSUL_SNAPSHOT_S3_SSE", "s3.sse", string, "", "S3 server-side encryption",
-   storage_commands, "", true, "S3 server-side encryption"},
+  {"allow-partial", "CONSUL_SNAPSHOT_ALLOW_PARTIAL", "backup.allow_partial", boolean, "false",
+   "write a backup marked partial, with a warning, when the token cannot read everything "
+   "(hidden token secrets, entries filtered by ACLs), instead of failing",
+   scope_backup},
+
+  // Storage: a URL, or the original tool's S3 variables, else the local directory.
+  {"storage", "CONSUL_SNAPSHOT_STORAGE", "storage.url", string, "",
+   "where backups live: s3://bucket/prefix?region=..&endpoint=.. or file:///path "
+   "(default: S3BUCKET if set, else --local-dir)",
+   storage_commands},
+  {"s3-bucket", "S3BUCKET", "s3.bucket", string, "", "S3 bucket for backups", storage_commands},
+  {"s3-region", "S3REGION", "s3.region", string, "",
+   "S3 region (default: AWS_REGION, the profile's, us-east-1)", storage_commands},
+  {"s3-endpoint", "S3ENDPOINT", "s3.endpoint", string, "",
+   "S3 endpoint for S3-compatible servers (default: AWS_ENDPOINT_URL or AWS)", storage_commands},
+  {"s3-sse", "CONSUL_SNAPSHOT_S3_SSE", "s3.sse", string, "",
+   "S3 server-side encryption: AES256 or aws:kms", storage_commands},
   {"s3-sse-kms-key-id", "CONSUL_SNAPSHOT_S3_SSE_KMS_KEY_ID", "s3.sse_kms_key_id", string, "",
-   "KMS key for S3 server-side encryption", storage_commands, "", true, "S3 server-side encryption"},
+   "KMS key for aws:kms server-side encryption", storage_commands},
+  {"aws-access-key-id", "AWS_ACCESS_KEY_ID", "aws.access_key_id", string, "",
+   "AWS access key (else AWS_PROFILE and the shared credentials files)", storage_commands},
+  {"aws-secret-access-key", "AWS_SECRET_ACCESS_KEY", "aws.secret_access_key", secret, "",
+   "AWS secret key (environment or config file only)", storage_commands, "", false},
+  {"aws-session-token", "AWS_SESSION_TOKEN", "aws.session_token", secret, "",
+   "AWS session token (environment or config file only)", storage_commands, "", false},
+  {"aws-profile", "AWS_PROFILE", "aws.profile", string, "",
+   "profile of the shared AWS config and credentials files", storage_commands},
   {"gcs-bucket", "GCSBUCKET", "gcs.bucket", string, "", "Google Cloud Storage bucket",
    storage_commands, "", true, "Google Cloud Storage"},
+
+  // Encryption (age format): a passphrase, or X25519 recipients so that the backup host holds
+  // only public keys.
   {"crypto-password", "CRYPTO_PASSWORD", "crypto.password", secret, "",
-   "passphrase that encrypts backups (environment or config file only)", storage_commands, "",
-   false, "encryption"},
+   "passphrase that encrypts backups and decrypts them, also the original tool's (environment "
+   "or config file only)",
+   storage_commands, "", false},
+  {"passphrase-file", "CONSUL_SNAPSHOT_PASSPHRASE_FILE", "crypto.passphrase_file", path, "",
+   "file whose first line is the passphrase", storage_commands},
+  {"encrypt-to", "CONSUL_SNAPSHOT_ENCRYPT_TO", "crypto.encrypt_to", string, "",
+   "encrypt backups to these age1... public keys (repeat the flag, or separate with commas)",
+   scope_backup, "", true, "", true},
+  {"encrypt-to-file", "CONSUL_SNAPSHOT_ENCRYPT_TO_FILE", "crypto.encrypt_to_file", path, "",
+   "file of age1... public keys, one a line", scope_backup},
+  {"identity-file", "CONSUL_SNAPSHOT_IDENTITY_FILE", "crypto.identity_file", path, "",
+   "age identity file (as age-keygen writes) that decrypts backups", storage_commands},
+  {"scrypt-work-factor", "CONSUL_SNAPSHOT_SCRYPT_WORK_FACTOR", "crypto.scrypt_work_factor",
+   integer, "18", "log2 of scrypt's cost for passphrase encryption (10 to 22)", scope_backup},
 };
 // clang-format on
 

@@ -43,6 +43,8 @@ struct OptionSpec {
   // Set for options the original tool had that this build does not implement yet: setting one
   // is an error rather than silently ignored.
   std::string_view unsupported = "";
+  // The flag may be given several times; the values are joined with newlines.
+  bool repeatable = false;
 };
 
 std::span<const OptionSpec> option_table();

@@ -8,7 +8,9 @@
 #include "archive/kv_json.hpp"
 #include "archive/meta.hpp"
 #include "codec/sha256.hpp"
+#include "ops/acl_backup.hpp"
 #include "ops/naming.hpp"
+#include "ops/prepared_queries.hpp"
 #include "util/log.hpp"
 
 namespace csnap::ops {
@@ -55,22 +57,9 @@ Status describe_cluster(consul::Client& consul, archive::Meta& meta) {
   return {};
 }
 
-}  // namespace
-
-Result<BackupReport> run_backup(consul::Client& consul, storage::Backend& storage,
-                                const BackupOptions& options) {
-  const auto started = std::chrono::floor<std::chrono::seconds>(Clock::now());
-  const auto started_steady = std::chrono::steady_clock::now();
-  const std::int64_t started_unix = started.time_since_epoch().count();
-  log::info("Starting Backup At: {}", started_unix);
-
-  archive::Meta meta;
-  meta.tool_version = options.tool_version;
-  meta.started_at = started;
-  meta.hostname = options.hostname.empty() ? local_hostname() : options.hostname;
-  CSNAP_TRY_CONTEXT(describe_cluster(consul, meta), "reading Consul's agent information");
-
-  archive::BackupWriter writer({.temp_dir = options.tmp_dir});
+// Writes kv.json; returns the Consul index of the read.
+Result<std::uint64_t> backup_kv(consul::Client& consul, archive::BackupWriter& writer,
+                                const BackupOptions& options, archive::Meta& meta) {
   CSNAP_ASSIGN_OR_RETURN(auto* kv_sink, writer.begin_member(archive::kKvMember));
   archive::KvJsonWriter kv_json(*kv_sink);
   log::info("Listing keys from consul");
@@ -89,22 +78,79 @@ Result<BackupReport> run_backup(consul::Client& consul, storage::Backend& storag
   CSNAP_TRY(kv_sink->finish());
   log::info("Wrote {} keys ({} bytes of JSON) to {}", kv_json.count(), kv_sink->size(),
             archive::kKvMember);
-  meta.consul_index = listing->index;
   meta.counts["kv"] = kv_json.count();
+  return listing->index;
+}
+
+}  // namespace
+
+Result<BackupReport> run_backup(consul::Client& consul, storage::Backend& storage,
+                                const BackupOptions& options) {
+  const auto started = std::chrono::floor<std::chrono::seconds>(Clock::now());
+  const auto started_steady = std::chrono::steady_clock::now();
+  const std::int64_t started_unix = started.time_since_epoch().count();
+  log::info("Starting Backup At: {}", started_unix);
+
+  archive::Meta meta;
+  meta.tool_version = options.tool_version;
+  meta.started_at = started;
+  meta.hostname = options.hostname.empty() ? local_hostname() : options.hostname;
+  CSNAP_TRY_CONTEXT(describe_cluster(consul, meta), "reading Consul's agent information");
+
+  archive::BackupWriter writer({.temp_dir = options.tmp_dir});
+  if (options.include_kv) {
+    CSNAP_ASSIGN_OR_RETURN(meta.consul_index, backup_kv(consul, writer, options, meta));
+  }
+  if (options.include_acl) {
+    auto acls = backup_acls(consul, writer, {.allow_partial = options.allow_partial});
+    if (!acls.ok())
+      return std::move(acls.error().add_context("backing up the ACL system"));
+    for (const auto& warning : acls->warnings)
+      log::warn("{}", warning);
+    if (!acls->acls_enabled)
+      log::info("ACLs are disabled in this cluster: no ACL objects to back up");
+    meta.counts.insert(acls->counts.begin(), acls->counts.end());
+    meta.partial = meta.partial || acls->partial;
+    auto tokens = acls->counts.find("acl-tokens");
+    if (tokens != acls->counts.end() && tokens->second > 0 && !options.encryption.encrypts()) {
+      log::warn(
+          "This backup holds the secrets of {} ACL tokens and is not encrypted: set "
+          "CRYPTO_PASSWORD or --encrypt-to, or keep it where only operators can read it",
+          tokens->second);
+    }
+  }
+  if (options.include_queries) {
+    auto queries =
+        backup_prepared_queries(consul, writer, {.allow_partial = options.allow_partial});
+    if (!queries.ok())
+      return std::move(queries.error().add_context("backing up prepared queries"));
+    for (const auto& warning : queries->warnings)
+      log::warn("{}", warning);
+    meta.counts["prepared-queries"] = queries->count;
+    meta.partial = meta.partial || queries->partial;
+  }
+  if (meta.partial) {
+    log::warn("This backup is PARTIAL (--allow-partial): some data could not be read completely");
+  }
 
   BackupReport report;
   report.key = backup_key(options.key_prefix, meta.hostname, started_unix,
-                          codec::tar_suffix(options.compression));
+                          std::string(codec::tar_suffix(options.compression)) +
+                              (options.encryption.encrypts() ? ".age" : ""));
   report.location = storage.describe();
-  report.kv_entries = kv_json.count();
-  report.consul_index = listing->index;
+  report.kv_entries = meta.counts.contains("kv") ? meta.counts.at("kv") : 0;
+  report.counts = meta.counts;
+  report.partial = meta.partial;
+  report.encrypted = options.encryption.encrypts();
+  report.consul_index = meta.consul_index;
   report.started_unix = started_unix;
   meta.finished_at = std::chrono::floor<std::chrono::seconds>(Clock::now());
 
   log::info("Writing backup {} to {}", report.key, report.location);
   CSNAP_ASSIGN_OR_RETURN(auto upload, storage.put(report.key));
   codec::HashingSink counted(*upload);
-  CSNAP_TRY_CONTEXT(writer.write(std::move(meta), counted, options.compression),
+  CSNAP_ASSIGN_OR_RETURN(auto encrypted, encrypting_sink(counted, options.encryption));
+  CSNAP_TRY_CONTEXT(writer.write(std::move(meta), *encrypted, options.compression),
                     fmt::format("writing {}", report.key));
   report.bytes = counted.size();
   report.seconds =
@@ -118,8 +164,12 @@ Result<BackupReport> run_backup(consul::Client& consul, storage::Backend& storag
                 recorded.error().message());
     }
   }
-  log::info("Backup of {} keys written to {} ({} bytes, {:.2f}s)", report.kv_entries, report.key,
-            report.bytes, report.seconds);
+  std::string counts;
+  for (const auto& [kind, count] : report.counts) {
+    counts += fmt::format("{}{} {}", counts.empty() ? "" : ", ", count, kind);
+  }
+  log::info("Backup written to {} ({} bytes, {:.2f}s): {}", report.key, report.bytes,
+            report.seconds, counts);
   return report;
 }
 

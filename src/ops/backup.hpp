@@ -4,10 +4,12 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <string>
 
 #include "codec/compression.hpp"
 #include "consul/client.hpp"
+#include "ops/encryption.hpp"
 #include "storage/backend.hpp"
 
 namespace csnap::ops {
@@ -22,6 +24,11 @@ struct BackupOptions {
   codec::Compression compression = codec::Compression::zstd;
   std::string tool_version;
   bool record_last_backup = true;  // write kLastBackupKey after success
+  EncryptionSettings encryption;
+  bool allow_partial = false;  // write a backup marked partial instead of failing on hidden data
+  bool include_kv = true;
+  bool include_acl = true;
+  bool include_queries = true;
 };
 
 struct BackupReport {
@@ -29,6 +36,9 @@ struct BackupReport {
   std::string location;  // the storage, for logs
   std::uint64_t bytes = 0;
   std::uint64_t kv_entries = 0;
+  std::map<std::string, std::uint64_t> counts;  // entries per kind
+  bool partial = false;
+  bool encrypted = false;
   std::uint64_t consul_index = 0;
   std::int64_t started_unix = 0;
   double seconds = 0;

@@ -38,13 +38,13 @@ Result<LocatedBackup> locate_backup(storage::Backend& backend, std::string_view 
   if (spec == "latest") {
     CSNAP_ASSIGN_OR_RETURN(auto newest, latest_backup(backend, prefix));
     CSNAP_ASSIGN_OR_RETURN(auto source, backend.get(newest.key));
-    return LocatedBackup{newest.key, std::move(source)};
+    return LocatedBackup{newest.key, nullptr, std::move(source)};
   }
   std::error_code error;
   std::filesystem::path path{std::string(spec)};
   if (std::filesystem::is_regular_file(path, error)) {
     CSNAP_ASSIGN_OR_RETURN(auto file, FileSource::open(path));
-    return LocatedBackup{path.string(), std::make_unique<FileSource>(std::move(file))};
+    return LocatedBackup{path.string(), nullptr, std::make_unique<FileSource>(std::move(file))};
   }
   auto source = backend.get(spec);
   if (!source.ok()) {
@@ -57,7 +57,7 @@ Result<LocatedBackup> locate_backup(storage::Backend& backend, std::string_view 
     }
     return std::move(source).error();
   }
-  return LocatedBackup{std::string(spec), std::move(source).value()};
+  return LocatedBackup{std::string(spec), nullptr, std::move(source).value()};
 }
 
 }  // namespace csnap::ops

@@ -13,6 +13,9 @@ namespace csnap::ops {
 
 struct LocatedBackup {
   std::string name;  // what to call it in logs: the key or the file path
+  // The backend `source` reads from, when the caller hands over its ownership; declared before
+  // `source` so that `source` is destroyed first.
+  std::unique_ptr<storage::Backend> storage;
   std::unique_ptr<ByteSource> source;
 };
 

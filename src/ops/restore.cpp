@@ -1,9 +1,12 @@
 #include "ops/restore.hpp"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "archive/kv_json.hpp"
 #include "util/log.hpp"
+#include "util/text.hpp"
 
 namespace csnap::ops {
 namespace {
@@ -49,21 +52,45 @@ Result<std::set<std::string>> parse_only(std::string_view text) {
   return kinds;
 }
 
-Result<VerifiedBackup> verify_backup(LocatedBackup& backup, const std::filesystem::path& tmp_dir) {
+bool RestorePreview::changes_nothing() const {
+  if (!kv.empty())
+    return false;
+  return std::all_of(others.begin(), others.end(),
+                     [](const KindPlan& plan) { return plan.create + plan.update == 0; });
+}
+
+std::uint64_t RestoreReport::failed() const {
+  std::uint64_t total = 0;
+  for (const auto& plan : others)
+    total += plan.failed;
+  return total;
+}
+
+Result<VerifiedBackup> verify_backup(LocatedBackup& backup, const std::filesystem::path& tmp_dir,
+                                     const EncryptionSettings& encryption) {
   log::info("Verifying backup {}", backup.name);
-  auto reader = archive::BackupReader::open(*backup.source, tmp_dir);
+  auto plaintext = PlaintextSource::open(*backup.source, encryption, tmp_dir);
+  if (!plaintext.ok())
+    return std::move(plaintext.error().add_context(backup.name));
+  auto reader = archive::BackupReader::open(**plaintext, tmp_dir);
   if (!reader.ok())
     return std::move(reader.error().add_context(backup.name));
   RestorePreview preview;
   preview.name = backup.name;
   preview.meta = reader->meta();
   preview.format = reader->format();
+  preview.encryption = (*plaintext)->encryption();
   CSNAP_TRY_CONTEXT(verify_kv(*reader, preview), backup.name);
   if (reader->has_member(archive::kLegacyAclMember)) {
-    log::warn(
-        "{} holds ACL tokens of Consul's legacy ACL system, which no Consul since 1.11 "
-        "accepts; they are not restored",
-        backup.name);
+    CSNAP_ASSIGN_OR_RETURN(auto member, reader->open_member(archive::kLegacyAclMember));
+    CSNAP_ASSIGN_OR_RETURN(auto text, read_all(member));
+    auto content = trim(text);
+    if (content != "null" && content != "[]") {
+      log::warn(
+          "{} holds ACL tokens of Consul's legacy ACL system, which no Consul since 1.11 "
+          "accepts; they are not restored",
+          backup.name);
+    }
   }
   return VerifiedBackup{std::move(reader).value(), std::move(preview)};
 }
@@ -71,7 +98,7 @@ Result<VerifiedBackup> verify_backup(LocatedBackup& backup, const std::filesyste
 Result<PreparedRestore> PreparedRestore::prepare(
     consul::Client& consul, LocatedBackup& backup, const RestoreOptions& options,
     const std::function<void(const KvChange&)>& on_change) {
-  CSNAP_ASSIGN_OR_RETURN(auto verified, verify_backup(backup, options.tmp_dir));
+  CSNAP_ASSIGN_OR_RETURN(auto verified, verify_backup(backup, options.tmp_dir, options.encryption));
   log::info("Extracted {} keys to restore", verified.preview.kv_entries);
   LiveKv live;
   if (options.wants("kv")) {
@@ -82,6 +109,27 @@ Result<PreparedRestore> PreparedRestore::prepare(
   if (options.wants("kv")) {
     CSNAP_ASSIGN_OR_RETURN(prepared.preview_.kv,
                            plan_kv(prepared.reader_, options.kv, prepared.live_, on_change));
+  }
+  const auto& members = prepared.preview_.meta.members;
+  auto has_acl_members = std::any_of(members.begin(), members.end(), [](const auto& member) {
+    return member.name.starts_with("acl/");
+  });
+  if (options.wants("acl") && has_acl_members) {
+    auto plan = plan_acl_restore(consul, prepared.reader_);
+    if (!plan.ok()) {
+      return std::move(plan.error().add_context(
+          "planning the ACL restore (restore without ACLs with --only kv,query)"));
+    }
+    for (const auto& kind : plan->kinds)
+      prepared.preview_.others.push_back(kind);
+    prepared.acl_ = std::move(plan).value();
+  }
+  if (options.wants("query") && prepared.reader_.has_member(archive::kPreparedQueriesMember)) {
+    auto plan = plan_query_restore(consul, prepared.reader_);
+    if (!plan.ok())
+      return std::move(plan.error().add_context("planning the prepared-query restore"));
+    prepared.preview_.others.push_back(plan->summary);
+    prepared.queries_ = std::move(plan).value();
   }
   return prepared;
 }
@@ -95,6 +143,23 @@ Result<RestoreReport> PreparedRestore::apply(consul::Client& consul) {
     report.kv = *applied;
     log::debug("KV: {} written, {} deleted, in {} transactions and {} plain PUTs",
                report.kv.written, report.kv.deleted, report.kv.transactions, report.kv.plain_puts);
+  }
+  if (acl_) {
+    auto applied = apply_acl_restore(consul, *acl_);
+    if (!applied.ok())
+      return std::move(applied.error().add_context("restoring the ACL system"));
+    for (auto& kind : *applied)
+      report.others.push_back(std::move(kind));
+  }
+  if (queries_) {
+    auto applied = apply_query_restore(consul, *queries_);
+    if (!applied.ok())
+      return std::move(applied.error().add_context("restoring prepared queries"));
+    report.others.push_back(std::move(applied).value());
+  }
+  for (const auto& kind : report.others) {
+    for (const auto& note : kind.notes)
+      log::warn("{}: {}", kind.kind, note);
   }
   return report;
 }

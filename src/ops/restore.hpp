@@ -13,8 +13,11 @@
 #include "archive/backup_reader.hpp"
 #include "archive/meta.hpp"
 #include "consul/client.hpp"
+#include "ops/acl_restore.hpp"
+#include "ops/encryption.hpp"
 #include "ops/kv_restore.hpp"
 #include "ops/locate.hpp"
+#include "ops/prepared_queries.hpp"
 
 namespace csnap::ops {
 
@@ -22,6 +25,7 @@ struct RestoreOptions {
   std::filesystem::path tmp_dir = "/tmp";
   KvSelection kv;
   std::set<std::string> only;  // "kv", "acl", "query"; empty = every kind
+  EncryptionSettings encryption;
   bool wants(std::string_view kind) const {
     return only.empty() || only.contains(std::string(kind));
   }
@@ -37,12 +41,16 @@ struct RestorePreview {
   archive::BackupFormat format = archive::BackupFormat::current;
   std::uint64_t kv_entries = 0;  // in the backup
   std::uint64_t kv_bytes = 0;
-  KvPlan kv;  // against the live cluster
-  bool changes_nothing() const { return kv.empty(); }
+  std::string encryption;        // "" when the backup is not encrypted
+  KvPlan kv;                     // against the live cluster
+  std::vector<KindPlan> others;  // ACL kinds and prepared queries, when restored
+  bool changes_nothing() const;
 };
 
 struct RestoreReport {
   KvApplied kv;
+  std::vector<KindPlan> others;  // what was done per ACL kind and for prepared queries
+  std::uint64_t failed() const;
 };
 
 // A backup read and verified completely (every checksum, every kv.json entry), not yet compared
@@ -51,7 +59,8 @@ struct VerifiedBackup {
   archive::BackupReader reader;
   RestorePreview preview;  // without a plan
 };
-Result<VerifiedBackup> verify_backup(LocatedBackup& backup, const std::filesystem::path& tmp_dir);
+Result<VerifiedBackup> verify_backup(LocatedBackup& backup, const std::filesystem::path& tmp_dir,
+                                     const EncryptionSettings& encryption);
 
 // A verified backup and its plan against the live cluster, ready to apply.
 class PreparedRestore {
@@ -72,6 +81,8 @@ class PreparedRestore {
 
   archive::BackupReader reader_;
   LiveKv live_;
+  std::optional<AclRestorePlan> acl_;
+  std::optional<QueryRestorePlan> queries_;
   RestoreOptions options_;
   RestorePreview preview_;
 };

@@ -3,6 +3,7 @@
 // that cannot see everything fails the backup rather than writing an incomplete one; HTTPS with
 // and without the CA. Consul's state is checked with the consul CLI.
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -104,33 +105,63 @@ TEST_F(ConsulAccessTest, ReadmePoliciesAreEnoughForBackupAndRestore) {
   adopt(std::move(agent));
   cli({"kv", "put", "app/config", "one"});
   cli({"kv", "put", "other/secret", "two"});
-  cli({"acl", "policy", "create", "-name", "consul-snapshot-backup", "-rules",
-       R"(agent_prefix "" { policy = "read" }
-key_prefix "" { policy = "read" }
-key "service/consul-snapshot/lastbackup" { policy = "write" })"});
-  cli({"acl", "policy", "create", "-name", "consul-snapshot-restore", "-rules",
-       R"(key_prefix "" { policy = "write" })"});
-  auto token_for = [&](const std::string& policy) {
+  auto token_for = [&](const std::string& name, const std::string& rules) {
+    cli({"acl", "policy", "create", "-name", name, "-rules", rules});
     auto created = nlohmann::json::parse(
-        cli({"acl", "token", "create", "-policy-name", policy, "-format", "json"}));
+        cli({"acl", "token", "create", "-policy-name", name, "-format", "json"}));
     return created["SecretID"].get<std::string>();
   };
+  struct Case {
+    std::string name;
+    std::string backup_rules;
+    std::string restore_rules;
+    std::map<std::string, std::string> extra_env;
+  };
+  const std::vector<Case> cases = {
+      {"everything",
+       R"(agent_prefix "" { policy = "read" }
+key_prefix "" { policy = "read" }
+key "service/consul-snapshot/lastbackup" { policy = "write" }
+query_prefix "" { policy = "read" }
+acl = "write")",
+       R"(key_prefix "" { policy = "write" }
+query_prefix "" { policy = "write" }
+acl = "write")",
+       // Token secrets are in this backup: encrypted, so that nothing warns.
+       {{"CRYPTO_PASSWORD", "readme policy test passphrase"}}},
+      {"kv-only",
+       R"(agent_prefix "" { policy = "read" }
+key_prefix "" { policy = "read" }
+key "service/consul-snapshot/lastbackup" { policy = "write" })",
+       R"(key_prefix "" { policy = "write" })",
+       {{"CONSUL_SNAPSHOT_ONLY", "kv"}}},
+  };
+  for (const auto& test : cases) {
+    SCOPED_TRACE(test.name);
+    auto backup_env = env();
+    backup_env.insert(test.extra_env.begin(), test.extra_env.end());
+    backup_env["CONSUL_HTTP_TOKEN"] = token_for(test.name + "-backup", test.backup_rules);
+    backup_env["CONSUL_SNAPSHOT_HOSTNAME"] = test.name;
+    auto backup = run_tool({"backup", "--once"}, backup_env);
+    ASSERT_EQ(backup.exit_code, 0) << backup.all();
+    EXPECT_EQ(backup.err.find("[WARN]"), std::string::npos) << backup.err;
+    EXPECT_FALSE(cli({"kv", "get", "service/consul-snapshot/lastbackup"}).empty());
 
-  auto backup_env = env();
-  backup_env["CONSUL_HTTP_TOKEN"] = token_for("consul-snapshot-backup");
-  auto backup = run_tool({"backup", "--once"}, backup_env);
-  ASSERT_EQ(backup.exit_code, 0) << backup.all();
-  EXPECT_EQ(backup.err.find("[WARN]"), std::string::npos) << backup.err;
-  EXPECT_FALSE(cli({"kv", "get", "service/consul-snapshot/lastbackup"}).empty());
-
-  cli({"kv", "delete", "-recurse", "app"});
-  cli({"kv", "delete", "-recurse", "other"});
-  auto restore_env = env();
-  restore_env["CONSUL_HTTP_TOKEN"] = token_for("consul-snapshot-restore");
-  auto restore = run_tool({"restore", "latest", "--yes"}, restore_env);
-  ASSERT_EQ(restore.exit_code, 0) << restore.all();
-  EXPECT_EQ(cli({"kv", "get", "app/config"}), "one\n");
-  EXPECT_EQ(cli({"kv", "get", "other/secret"}), "two\n");
+    cli({"kv", "delete", "-recurse", "app"});
+    cli({"kv", "delete", "-recurse", "other"});
+    auto restore_env = env();
+    restore_env.insert(test.extra_env.begin(), test.extra_env.end());
+    restore_env["CONSUL_HTTP_TOKEN"] = token_for(test.name + "-restore", test.restore_rules);
+    auto files = backup_files();
+    auto mine = std::find_if(files.begin(), files.end(), [&](const fs::path& path) {
+      return path.filename().string().starts_with(test.name + ".");
+    });
+    ASSERT_NE(mine, files.end());
+    auto restore = run_tool({"restore", mine->string(), "--yes"}, restore_env);
+    ASSERT_EQ(restore.exit_code, 0) << restore.all();
+    EXPECT_EQ(cli({"kv", "get", "app/config"}), "one\n");
+    EXPECT_EQ(cli({"kv", "get", "other/secret"}), "two\n");
+  }
 }
 
 TEST_F(ConsulAccessTest, UnixSocketAddress) {

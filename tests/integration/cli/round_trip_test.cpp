@@ -446,12 +446,20 @@ TEST_F(RoundTripTest, UnreachableConsulAndBadOptionsFailClearly) {
   EXPECT_EQ(bad_interval.exit_code, 2) << bad_interval.all();
   EXPECT_NE(bad_interval.err.find("BACKUPINTERVAL"), std::string::npos) << bad_interval.err;
 
-  auto crypto_env = env();
-  crypto_env["CRYPTO_PASSWORD"] = "do-not-print-me";
-  auto crypto = run_tool({"backup", "--once"}, crypto_env);
-  EXPECT_EQ(crypto.exit_code, 2) << crypto.all();
-  EXPECT_NE(crypto.err.find("CRYPTO_PASSWORD"), std::string::npos) << crypto.err;
-  EXPECT_EQ(crypto.all().find("do-not-print-me"), std::string::npos);
+  auto gcs_env = env();
+  gcs_env["GCSBUCKET"] = "some-bucket";
+  auto gcs = run_tool({"backup", "--once"}, gcs_env);
+  EXPECT_EQ(gcs.exit_code, 2) << gcs.all();
+  EXPECT_NE(gcs.err.find("GCSBUCKET"), std::string::npos) << gcs.err;
+
+  auto both_env = env();
+  both_env["CRYPTO_PASSWORD"] = "do-not-print-me";
+  both_env["CONSUL_SNAPSHOT_ENCRYPT_TO"] =
+      "age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p";
+  auto both = run_tool({"backup", "--once"}, both_env);
+  EXPECT_EQ(both.exit_code, 2) << both.all();
+  EXPECT_NE(both.err.find("choose one"), std::string::npos) << both.err;
+  EXPECT_EQ(both.all().find("do-not-print-me"), std::string::npos);
 
   auto missing = run_tool({"restore", "no/such/backup.tar.zst", "--yes"}, env());
   EXPECT_EQ(missing.exit_code, 1) << missing.all();
