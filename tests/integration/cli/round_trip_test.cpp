@@ -263,6 +263,29 @@ TEST_F(RoundTripTest, AdversarialDataComesBackExactly) {
   EXPECT_TRUE(fs::is_empty(work_ / "tmp")) << "temporary files were left behind";
 }
 
+TEST_F(RoundTripTest, TenThousandKeysUnderOnePrefixAndDeepNesting) {
+  KvMap data;
+  for (int i = 0; i < 10000; ++i) {
+    data[fmt::format("many/{:05}", i)] = {fmt::format("value {}", i),
+                                          static_cast<std::uint64_t>(i)};
+  }
+  std::string deep = "deep";
+  for (int level = 0; level < 100; ++level)
+    deep += fmt::format("/l{}", level);
+  data[deep + "/leaf"] = {"at the bottom", 1};
+  data[deep + "/"] = {"", 0};
+  put_all(data);
+  ASSERT_EQ(read_all().size(), data.size());
+
+  auto backup = run_tool({"backup", "--once"}, env());
+  ASSERT_EQ(backup.exit_code, 0) << backup.all();
+  auto [status, body] = http("DELETE", "/v1/kv/?recurse");
+  ASSERT_EQ(status, 200) << body;
+  auto restore = run_tool({"restore", "latest", "--yes"}, env());
+  ASSERT_EQ(restore.exit_code, 0) << restore.all();
+  EXPECT_EQ(read_all(), data);
+}
+
 TEST_F(RoundTripTest, StockToolsReadTheBackup) {
   KvMap data = {{"app/a", {"1", 0}}, {"app/b", {"two", 5}}, {"app/c/", {"", 0}}};
   put_all(data);
