@@ -5,6 +5,7 @@
 #include <signal.h>
 
 #include "cli/commands.hpp"
+#include "cli/progress.hpp"
 #include "cli/setup.hpp"
 #include "cli/version.hpp"
 #include "ops/backup.hpp"
@@ -37,7 +38,10 @@ Result<ops::BackupOptions> backup_options(const config::Config& config) {
 Status backup_once(const config::Config& config, const ops::BackupOptions& options) {
   CSNAP_ASSIGN_OR_RETURN(auto consul, connect_consul(config));
   CSNAP_ASSIGN_OR_RETURN(auto storage, open_storage(config));
-  CSNAP_ASSIGN_OR_RETURN(auto report, ops::run_backup(*consul, *storage, options));
+  Progress progress("backup");
+  auto with_progress = options;
+  with_progress.progress = progress.callback();
+  CSNAP_ASSIGN_OR_RETURN(auto report, ops::run_backup(*consul, *storage, with_progress));
   (void)report;
   log::info("Backup completed successfully");
   return {};

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "cli/commands.hpp"
+#include "cli/progress.hpp"
 #include "cli/setup.hpp"
 #include "cli/table.hpp"
 #include "ops/restore.hpp"
@@ -126,6 +127,8 @@ Status restore_command(const config::Config& config, const RestoreCommand& comma
   if (!confirmed)
     return Error(ErrorKind::cancelled, "restore cancelled; nothing was written");
 
+  Progress progress("restore", preview.kv.create + preview.kv.update);
+  prepared.set_progress(progress.callback());
   CSNAP_ASSIGN_OR_RETURN(auto report, prepared.apply(*consul));
   if (report.kv.deleted > 0)
     log::info("Deleted {} keys not in the backup", report.kv.deleted);

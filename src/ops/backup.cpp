@@ -63,7 +63,11 @@ Result<std::uint64_t> backup_kv(consul::Client& consul, archive::BackupWriter& w
   CSNAP_ASSIGN_OR_RETURN(auto* kv_sink, writer.begin_member(archive::kKvMember));
   archive::KvJsonWriter kv_json(*kv_sink);
   log::info("Listing keys from consul");
+  std::uint64_t value_bytes = 0;
   auto listing = consul.kv_list("", options.tmp_dir, [&](consul::KvEntry&& entry) {
+    value_bytes += entry.value.size();
+    if (options.progress)
+      options.progress(kv_json.count() + 1, value_bytes);
     return kv_json.add(entry.key, entry.value, entry.flags);
   });
   if (!listing.ok())

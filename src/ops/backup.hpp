@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <string>
 
@@ -29,6 +30,8 @@ struct BackupOptions {
   bool include_kv = true;
   bool include_acl = true;
   bool include_queries = true;
+  // Called as KV entries are read: entries and value bytes so far.
+  std::function<void(std::uint64_t, std::uint64_t)> progress;
 };
 
 struct BackupReport {

@@ -244,7 +244,10 @@ Result<KvPlan> plan_kv(const archive::BackupReader& backup, const KvSelection& s
 }
 
 Result<KvApplied> apply_kv(consul::Client& consul, const archive::BackupReader& backup,
-                           const KvSelection& selection, LiveKv& live) {
+                           const KvSelection& selection, LiveKv& live,
+                           const std::function<void(std::uint64_t, std::uint64_t)>& progress) {
+  std::uint64_t queued = 0;
+  std::uint64_t queued_bytes = 0;
   live.forget_seen();
   CSNAP_ASSIGN_OR_RETURN(auto parallel, ParallelTxn::start(consul.settings()));
   consul::TxnTransport transport = consul.txn_transport();
@@ -256,6 +259,10 @@ Result<KvApplied> apply_kv(consul::Client& consul, const archive::BackupReader& 
         if (live.compare(key, record.value, record.flags) == LiveKv::Comparison::same) {
           return {};
         }
+        ++queued;
+        queued_bytes += record.value.size();
+        if (progress)
+          progress(queued, queued_bytes);
         return batcher.add_set(std::move(key), std::move(record.value), record.flags);
       }));
   if (selection.replace) {

@@ -91,6 +91,7 @@ struct KvApplied {
 // Writes what plan_kv found: sets for creates and updates, deletes for removals (replace mode),
 // through /v1/txn within Consul's limits. Unchanged entries are not written.
 Result<KvApplied> apply_kv(consul::Client& consul, const archive::BackupReader& backup,
-                           const KvSelection& selection, LiveKv& live);
+                           const KvSelection& selection, LiveKv& live,
+                           const std::function<void(std::uint64_t, std::uint64_t)>& progress = {});
 
 }  // namespace csnap::ops

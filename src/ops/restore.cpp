@@ -137,7 +137,7 @@ Result<PreparedRestore> PreparedRestore::prepare(
 Result<RestoreReport> PreparedRestore::apply(consul::Client& consul) {
   RestoreReport report;
   if (options_.wants("kv") && !preview_.kv.empty()) {
-    auto applied = apply_kv(consul, reader_, options_.kv, live_);
+    auto applied = apply_kv(consul, reader_, options_.kv, live_, options_.progress);
     if (!applied.ok())
       return std::move(applied.error().add_context("restoring the KV store"));
     report.kv = *applied;

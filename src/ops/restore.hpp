@@ -26,6 +26,8 @@ struct RestoreOptions {
   KvSelection kv;
   std::set<std::string> only;  // "kv", "acl", "query"; empty = every kind
   EncryptionSettings encryption;
+  // Called as KV entries are written: entries and value bytes so far.
+  std::function<void(std::uint64_t, std::uint64_t)> progress;
   bool wants(std::string_view kind) const {
     return only.empty() || only.contains(std::string(kind));
   }
@@ -72,6 +74,9 @@ class PreparedRestore {
       const std::function<void(const KvChange&)>& on_change = {});
 
   const RestorePreview& preview() const { return preview_; }
+  void set_progress(std::function<void(std::uint64_t, std::uint64_t)> progress) {
+    options_.progress = std::move(progress);
+  }
   // Writes the plan. Unchanged entries are not written.
   Result<RestoreReport> apply(consul::Client& consul);
 
