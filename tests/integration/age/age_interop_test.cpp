@@ -12,10 +12,13 @@
 
 #include "codec/age.hpp"
 #include "codec/zstd.hpp"
+#include "test_data.hpp"
 #include "util/file.hpp"
 
 namespace csnap::codec::age {
 namespace {
+
+using test_common::random_bytes;
 
 namespace fs = std::filesystem;
 
@@ -41,14 +44,6 @@ bool have_tool(const std::string& name) {
 int run(const std::string& command) {
   int status = std::system(command.c_str());
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-std::string random_bytes(std::size_t size, unsigned seed) {
-  std::mt19937 generator(seed);
-  std::string out(size, '\0');
-  for (auto& c : out)
-    c = static_cast<char>(generator());
-  return out;
 }
 
 void write_file(const fs::path& path, std::string_view data) {

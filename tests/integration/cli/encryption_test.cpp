@@ -9,18 +9,14 @@
 #include <gtest/gtest.h>
 
 #include "cli_test.hpp"
+#include "test_data.hpp"
 
 namespace csnap::testing {
 namespace {
 
-namespace fs = std::filesystem;
+using test_common::slurp;
 
-std::string slurp(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
+namespace fs = std::filesystem;
 
 class EncryptionTest : public CliTest {
  protected:

@@ -13,21 +13,17 @@
 #include <openssl/sha.h>
 
 #include "cli_test.hpp"
+#include "test_data.hpp"
 
 namespace csnap::testing {
 namespace {
+
+using test_common::slurp;
 
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 
 const fs::path kData = CSNAP_ORIGINAL_TOOL_DATA;
-
-std::string slurp(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 std::string hex(std::string_view bytes) {
   static constexpr char digits[] = "0123456789abcdef";

@@ -18,9 +18,12 @@
 
 #include "cli_test.hpp"
 #include "consul_agent.hpp"
+#include "test_data.hpp"
 
 namespace csnap::testing {
 namespace {
+
+using test_common::slurp;
 
 namespace fs = std::filesystem;
 using json = nlohmann::json;
@@ -58,13 +61,6 @@ std::string decode64(const std::string& text) {
     ++padding;
   out.resize(static_cast<std::size_t>(n) - padding);
   return out;
-}
-
-std::string slurp(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
 }
 
 void write_file(const fs::path& path, const std::string& bytes) {

@@ -373,24 +373,23 @@ std::string ConsulAgent::log_text() const {
   return text.str();
 }
 
-ConsulAgent::~ConsulAgent() {
-  if (pid_ > 0) {
-    ::kill(pid_, SIGTERM);
-    const auto until = std::chrono::steady_clock::now() + 15s;
-    int status = 0;
-    bool reaped = false;
-    while (std::chrono::steady_clock::now() < until) {
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        reaped = true;
-        break;
-      }
-      std::this_thread::sleep_for(50ms);
-    }
-    if (!reaped) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, &status, 0);
-    }
+void stop_process(int pid, std::chrono::seconds grace) {
+  if (pid <= 0)
+    return;
+  ::kill(pid, SIGTERM);
+  const auto until = std::chrono::steady_clock::now() + grace;
+  int status = 0;
+  while (std::chrono::steady_clock::now() < until) {
+    if (::waitpid(pid, &status, WNOHANG) == pid)
+      return;
+    std::this_thread::sleep_for(50ms);
   }
+  ::kill(pid, SIGKILL);
+  ::waitpid(pid, &status, 0);
+}
+
+ConsulAgent::~ConsulAgent() {
+  stop_process(pid_, 15s);
   std::error_code ignored;
   if (!directory_.empty())
     std::filesystem::remove_all(directory_, ignored);

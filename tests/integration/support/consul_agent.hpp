@@ -76,6 +76,9 @@ std::optional<std::filesystem::path> find_consul_binary();
 // True when the environment says this is CI (CI=true): missing components fail, not skip.
 bool running_in_ci();
 
+// Stops process `pid`: SIGTERM, then SIGKILL if it has not exited after `grace`; reaps it.
+void stop_process(int pid, std::chrono::seconds grace);
+
 // A free TCP port on 127.0.0.1 (bound to port 0 and released).
 Result<int> free_port();
 

@@ -216,23 +216,7 @@ std::string SeaweedServer::endpoint() const {
 }
 
 SeaweedServer::~SeaweedServer() {
-  if (pid_ > 0) {
-    ::kill(pid_, SIGTERM);
-    const auto until = std::chrono::steady_clock::now() + 10s;
-    int status = 0;
-    bool reaped = false;
-    while (std::chrono::steady_clock::now() < until) {
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        reaped = true;
-        break;
-      }
-      std::this_thread::sleep_for(50ms);
-    }
-    if (!reaped) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, &status, 0);
-    }
-  }
+  stop_process(pid_, 10s);
   std::error_code ignored;
   if (!directory_.empty())
     std::filesystem::remove_all(directory_, ignored);

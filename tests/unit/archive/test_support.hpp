@@ -13,9 +13,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "test_data.hpp"
+
 extern char** environ;
 
 namespace csnap::archive::testing {
+
+using test_common::slurp;
+using test_common::spit;
 
 // A fresh directory under the system temp dir, removed with everything in it.
 class ScratchDir {
@@ -39,18 +44,6 @@ class ScratchDir {
  private:
   std::filesystem::path path_;
 };
-
-inline std::string slurp(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-inline void spit(const std::filesystem::path& path, std::string_view data) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(data.data(), static_cast<std::streamsize>(data.size()));
-}
 
 inline std::size_t entry_count(const std::filesystem::path& directory) {
   std::size_t count = 0;

@@ -13,19 +13,14 @@
 
 #include "codec/age_bech32.hpp"
 #include "codec/sha256.hpp"
+#include "test_data.hpp"
 
 namespace csnap::codec::age {
 namespace {
 
-constexpr int kFastWorkFactor = 10;
+using test_common::random_bytes;
 
-std::string random_bytes(std::size_t size, unsigned seed) {
-  std::mt19937 generator(seed);
-  std::string out(size, '\0');
-  for (auto& c : out)
-    c = static_cast<char>(generator());
-  return out;
-}
+constexpr int kFastWorkFactor = 10;
 
 // A source that hands out at most `step` bytes per read: exercises buffer boundaries.
 class TrickleSource final : public ByteSource {

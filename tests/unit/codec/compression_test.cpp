@@ -9,17 +9,12 @@
 
 #include "codec/gzip.hpp"
 #include "codec/zstd.hpp"
+#include "test_data.hpp"
 
 namespace csnap::codec {
 namespace {
 
-std::string random_bytes(std::size_t size, unsigned seed) {
-  std::mt19937 generator(seed);
-  std::string out(size, '\0');
-  for (auto& c : out)
-    c = static_cast<char>(generator());
-  return out;
-}
+using test_common::random_bytes;
 
 // Compressible but not trivial: lines of JSON-ish text with random numbers.
 std::string text_bytes(std::size_t size) {

@@ -1,0 +1,36 @@
+#pragma once
+// Small file and data helpers shared by the tests.
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <string>
+#include <string_view>
+
+namespace csnap::test_common {
+
+// The whole content of `path` ("" when it cannot be read).
+inline std::string slurp(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// Writes `data` to `path`, replacing it.
+inline void spit(const std::filesystem::path& path, std::string_view data) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(data.data(), static_cast<std::streamsize>(data.size()));
+}
+
+// `size` pseudo-random bytes, the same for the same `seed`.
+inline std::string random_bytes(std::size_t size, unsigned seed) {
+  std::mt19937 generator(seed);
+  std::string out(size, '\0');
+  for (auto& c : out)
+    c = static_cast<char>(generator());
+  return out;
+}
+
+}  // namespace csnap::test_common
