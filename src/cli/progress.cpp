@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "cli/table.hpp"
+#include "util/log.hpp"
 
 namespace csnap::cli {
 

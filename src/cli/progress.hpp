@@ -3,6 +3,7 @@
 // when the total is known, the share done and the time left. Only on a terminal; a no-op
 // otherwise, so that logs and pipes stay clean.
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -31,7 +32,7 @@ class Progress {
   std::uint64_t entries_ = 0;
   std::uint64_t bytes_ = 0;
   bool enabled_ = false;
-  bool drawn_ = false;
+  std::atomic<bool> drawn_ = false;
   std::chrono::steady_clock::time_point started_;
   std::chrono::steady_clock::time_point last_draw_;
 };

@@ -20,6 +20,7 @@ struct State {
   Format format = Format::text;
   std::FILE* output = stderr;
   std::vector<std::string> secrets;
+  std::function<void()> before_write;
 };
 
 State& state() {
@@ -106,6 +107,11 @@ void register_secret(std::string_view secret) {
   state().secrets.emplace_back(secret);
 }
 
+void set_before_write(std::function<void()> hook) {
+  std::lock_guard lock(state().mutex);
+  state().before_write = std::move(hook);
+}
+
 void write(Level level, std::string_view message) {
   auto& s = state();
   std::time_t now = std::time(nullptr);
@@ -129,6 +135,8 @@ void write(Level level, std::string_view message) {
     line = fmt::format("{} [{}] {}", stamp, level_name(level), text);
   }
   line.push_back('\n');
+  if (s.before_write)
+    s.before_write();
   std::fwrite(line.data(), 1, line.size(), s.output);
   std::fflush(s.output);
 }

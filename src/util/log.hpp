@@ -4,6 +4,7 @@
 // commands goes to stdout.
 
 #include <cstdio>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -26,6 +27,10 @@ Level level();
 // Every later log line has each occurrence of `secret` replaced by **redacted**: a second line of
 // defence behind the Secret type. Values shorter than 4 bytes are ignored.
 void register_secret(std::string_view secret);
+
+// `hook` runs before each line is written (e.g. to clear a progress line on the terminal);
+// an empty function removes it.
+void set_before_write(std::function<void()> hook);
 
 void write(Level level, std::string_view message);
 
