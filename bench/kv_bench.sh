@@ -17,7 +17,8 @@
 #
 # Environment: BUILD_DIR (default build/bench-release; built here when the binary is missing),
 # RUNS (default 2), EXPORT (1: run c) and compare the restored KV byte for byte with its output;
-# default 1 up to 200k keys, 0 above), BUDGET_S (default 1200: the capped import is cut off, with a note, so the
+# default 1 up to 200k keys, 0 above), AGENT_GOMEMLIMIT (the agent's GOMEMLIMIT: at 1M keys a
+# dev agent reached 21 GiB and was OOM-killed on a 24 GiB machine without one), BUDGET_S (default 1200: the capped import is cut off, with a note, so the
 # whole run stays within it), CONSUL (default: scripts/build-consul.sh's binary).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -70,28 +71,38 @@ pick_port() {
     fi
   done
 }
-pick_port http_port
-pick_port server_port
-pick_port lan_port
-pick_port wan_port
-
-echo "== Consul dev agent on 127.0.0.1:$http_port" >&2
-"$consul" agent -dev -bind 127.0.0.1 -client 127.0.0.1 -advertise 127.0.0.1 \
-  -http-port "$http_port" -server-port "$server_port" -serf-lan-port "$lan_port" \
-  -serf-wan-port "$wan_port" -dns-port -1 -grpc-port -1 -grpc-tls-port -1 \
-  -log-level warn >"$work/consul.log" 2>&1 &
-agent_pid=$!
-addr="127.0.0.1:$http_port"
-export CONSUL_HTTP_ADDR="$addr"
-deadline=$((SECONDS + 30))
-until [[ "$(curl -fsS "http://$addr/v1/status/leader" 2>/dev/null)" == \"*:*\" ]]; do
-  if ((SECONDS > deadline)) || ! kill -0 "$agent_pid" 2>/dev/null; then
-    echo "kv_bench: the Consul agent did not become ready; its log:" >&2
-    cat "$work/consul.log" >&2
-    exit 1
-  fi
-  sleep 0.2
+# Starts the agent on free loopback ports; another process may take a port between the check and
+# the bind, so a failed start is retried on new ports.
+start_agent() {
+  local http_port server_port lan_port wan_port
+  pick_port http_port
+  pick_port server_port
+  pick_port lan_port
+  pick_port wan_port
+  echo "== Consul dev agent on 127.0.0.1:$http_port" >&2
+  GOMEMLIMIT="${AGENT_GOMEMLIMIT:-}" "$consul" agent -dev -bind 127.0.0.1 -client 127.0.0.1 -advertise 127.0.0.1 \
+    -http-port "$http_port" -server-port "$server_port" -serf-lan-port "$lan_port" \
+    -serf-wan-port "$wan_port" -dns-port -1 -grpc-port -1 -grpc-tls-port -1 \
+    -log-level warn >"$work/consul.log" 2>&1 &
+  agent_pid=$!
+  addr="127.0.0.1:$http_port"
+  local deadline=$((SECONDS + 30))
+  until [[ "$(curl -fsS "http://$addr/v1/status/leader" 2>/dev/null)" == \"*:*\" ]]; do
+    if ((SECONDS > deadline)) || ! kill -0 "$agent_pid" 2>/dev/null; then
+      kill "$agent_pid" 2>/dev/null || true
+      wait "$agent_pid" 2>/dev/null || true
+      agent_pid=""
+      return 1
+    fi
+    sleep 0.2
+  done
+}
+for attempt in 1 2 3 4; do
+  start_agent && break
+  ((attempt < 4)) || { echo "kv_bench: the Consul agent did not start; its log:" >&2; cat "$work/consul.log" >&2; exit 1; }
+  echo "   the agent did not start (port taken?); retrying" >&2
 done
+export CONSUL_HTTP_ADDR="$addr"
 
 echo "== generating $n_keys keys (bench/kv_datagen.py)" >&2
 python3 bench/kv_datagen.py "$n_keys" "$work/data" "$import_cap" >&2
@@ -170,7 +181,7 @@ if ((export_ref)); then
   fi
 else
   restored=$(curl -sSf "http://$addr/v1/kv/?keys" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
-  echo "   $restored keys after the restore (the data plus lastbackup; no byte comparison without EXPORT=1)" >&2
+  echo "   $restored keys after the restore (counted; no byte comparison without EXPORT=1)" >&2
 fi
 
 wipe

@@ -12,7 +12,7 @@ packages=(
   libcli11-dev libspdlog-dev libfmt-dev libpugixml-dev libtomlplusplus-dev prometheus-cpp-dev
   libcpp-httplib-dev libgtest-dev libgmock-dev libbenchmark-dev
   # independent checkers used by the tests
-  curl zstd tar age gzip expect
+  curl zstd tar age gzip expect time
 )
 
 missing=()
