@@ -171,6 +171,8 @@ std::string meta_to_json(const Meta& meta) {
   json["consul_version"] = meta.consul_version;
   json["consul_index"] = meta.consul_index;
   json["leader"] = meta.leader;
+  if (!meta.kv_prefix.empty())
+    json["kv_prefix"] = meta.kv_prefix;
   json["partial"] = meta.partial;
   json["counts"] = Json::object();
   for (const auto& [kind, count] : meta.counts)
@@ -211,6 +213,11 @@ Result<Meta> meta_from_json(std::string_view text) {
   CSNAP_ASSIGN_OR_RETURN(meta.consul_version, get_string(json, "consul_version"));
   CSNAP_ASSIGN_OR_RETURN(meta.consul_index, get_uint64(json, "consul_index"));
   CSNAP_ASSIGN_OR_RETURN(meta.leader, get_string(json, "leader"));
+  if (auto prefix = json.find("kv_prefix"); prefix != json.end()) {
+    if (!prefix->is_string())
+      return corrupt("field \"kv_prefix\" is not a string");
+    meta.kv_prefix = prefix->get<std::string>();
+  }
   auto partial = json.find("partial");
   if (partial == json.end() || !partial->is_boolean()) {
     return corrupt("field \"partial\" is missing or not a boolean");

@@ -39,6 +39,7 @@ struct Meta {
   std::string consul_version;
   std::uint64_t consul_index = 0;
   std::string leader;
+  std::string kv_prefix;  // the backup holds only keys under this prefix ("" = the whole KV)
   bool partial = false;
   std::map<std::string, std::uint64_t> counts;  // kind ("kv", "acl-policies"...) -> entries
   std::vector<MemberInfo> members;              // every member but meta.json, in tar order

@@ -27,6 +27,7 @@ Result<ops::BackupOptions> backup_options(const config::Config& config) {
   options.include_acl = kinds.empty() || kinds.contains("acl");
   options.include_queries = kinds.empty() || kinds.contains("query");
   options.allow_partial = config.boolean("allow-partial");
+  options.kv_prefix = config.string("prefix");
   options.key_prefix = config.string("upload-prefix");
   options.hostname = config.string("hostname");
   options.tmp_dir = config.string("tmp-dir");

@@ -62,9 +62,10 @@ Result<std::uint64_t> backup_kv(consul::Client& consul, archive::BackupWriter& w
                                 const BackupOptions& options, archive::Meta& meta) {
   CSNAP_ASSIGN_OR_RETURN(auto* kv_sink, writer.begin_member(archive::kKvMember));
   archive::KvJsonWriter kv_json(*kv_sink);
-  log::info("Listing keys from consul");
+  log::info("Listing keys from consul{}",
+            options.kv_prefix.empty() ? "" : fmt::format(" under '{}'", options.kv_prefix));
   std::uint64_t value_bytes = 0;
-  auto listing = consul.kv_list("", options.tmp_dir, [&](consul::KvEntry&& entry) {
+  auto listing = consul.kv_list(options.kv_prefix, options.tmp_dir, [&](consul::KvEntry&& entry) {
     value_bytes += entry.value.size();
     if (options.progress)
       options.progress(kv_json.count() + 1, value_bytes);
@@ -83,6 +84,7 @@ Result<std::uint64_t> backup_kv(consul::Client& consul, archive::BackupWriter& w
   log::info("Wrote {} keys ({} bytes of JSON) to {}", kv_json.count(), kv_sink->size(),
             archive::kKvMember);
   meta.counts["kv"] = kv_json.count();
+  meta.kv_prefix = options.kv_prefix;
   return listing->index;
 }
 

@@ -28,6 +28,7 @@ struct BackupOptions {
   EncryptionSettings encryption;
   bool allow_partial = false;  // write a backup marked partial instead of failing on hidden data
   bool include_kv = true;
+  std::string kv_prefix;  // back up only the keys under this prefix ("" = all)
   bool include_acl = true;
   bool include_queries = true;
   // Called as KV entries are read: entries and value bytes so far.

@@ -96,10 +96,16 @@ Result<VerifiedBackup> verify_backup(LocatedBackup& backup, const std::filesyste
 }
 
 Result<PreparedRestore> PreparedRestore::prepare(
-    consul::Client& consul, LocatedBackup& backup, const RestoreOptions& options,
+    consul::Client& consul, LocatedBackup& backup, const RestoreOptions& requested,
     const std::function<void(const KvChange&)>& on_change) {
-  CSNAP_ASSIGN_OR_RETURN(auto verified, verify_backup(backup, options.tmp_dir, options.encryption));
+  CSNAP_ASSIGN_OR_RETURN(auto verified,
+                         verify_backup(backup, requested.tmp_dir, requested.encryption));
   log::info("Extracted {} keys to restore", verified.preview.kv_entries);
+  // A backup of one subtree restores (and with --mode replace, replaces) only that subtree,
+  // never the keys it never held.
+  RestoreOptions options = requested;
+  if (options.kv.prefix.empty())
+    options.kv.prefix = verified.preview.meta.kv_prefix;
   LiveKv live;
   if (options.wants("kv")) {
     CSNAP_ASSIGN_OR_RETURN(live, LiveKv::read(consul, options.kv.target_prefix(), options.tmp_dir));

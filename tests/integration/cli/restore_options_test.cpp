@@ -100,6 +100,37 @@ TEST_F(RestoreOptionsTest, ReplaceTransformDiffAndIdempotence) {
   EXPECT_EQ(kv_index(), index);
 }
 
+TEST_F(RestoreOptionsTest, PrefixBackupWithGzipHoldsOneSubtree) {
+  put("app/a", "1");
+  put("app/b/c", "2");
+  put("other/x", "9");
+  auto backup = run_tool({"backup", "--once", "--prefix", "app/", "--compression", "gzip"}, env());
+  ASSERT_EQ(backup.exit_code, 0) << backup.all();
+  auto files = backup_files();
+  ASSERT_EQ(files.size(), 1u);
+  EXPECT_TRUE(files[0].string().ends_with(".tar.gz")) << files[0];
+  // The stock gzip and tar read it; kv.json holds app/ only.
+  auto listing = run({"tar", "-xzOf", files[0].string(), "kv.json"});
+  ASSERT_EQ(listing.exit_code, 0) << listing.all();
+  auto kv = nlohmann::json::parse(listing.out);
+  ASSERT_EQ(kv.size(), 2u) << listing.out;
+  EXPECT_EQ(kv[0]["key"], "app/a");
+  EXPECT_EQ(kv[1]["key"], "app/b/c");
+
+  ASSERT_TRUE(agent_->run_cli({"kv", "delete", "-recurse", "app"}).ok());
+  auto restore = run_tool({"restore", "latest", "--yes"}, env());
+  ASSERT_EQ(restore.exit_code, 0) << restore.all();
+  EXPECT_EQ(under("app/").size(), 2u);
+  EXPECT_EQ(under("other/").size(), 1u);
+
+  // Replace mode with a backup of app/ replaces app/ only: other/ was never in the backup.
+  put("app/extra", "x");
+  auto replace = run_tool({"restore", "latest", "--mode", "replace", "--yes"}, env());
+  ASSERT_EQ(replace.exit_code, 0) << replace.all();
+  EXPECT_EQ(under("app/").size(), 2u);
+  EXPECT_EQ(under("other/").size(), 1u);
+}
+
 TEST_F(RestoreOptionsTest, BadRestoreOptionsAreUsageErrors) {
   auto backup = run_tool({"backup", "--once"}, env());
   ASSERT_EQ(backup.exit_code, 0) << backup.all();
