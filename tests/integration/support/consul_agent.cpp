@@ -163,8 +163,9 @@ bool running_in_ci() {
   return getenv_string("CI") == "true";
 }
 
-std::optional<std::filesystem::path> find_consul_binary() {
-  if (auto explicit_path = getenv_string("CONSUL_BIN"); !explicit_path.empty()) {
+std::optional<std::filesystem::path> find_cached_binary(std::string_view variable,
+                                                        std::string_view file_name) {
+  if (auto explicit_path = getenv_string(std::string(variable).c_str()); !explicit_path.empty()) {
     if (::access(explicit_path.c_str(), X_OK) == 0)
       return std::filesystem::path(explicit_path);
     return std::nullopt;
@@ -176,10 +177,14 @@ std::optional<std::filesystem::path> find_consul_binary() {
       base = std::filesystem::path(getenv_string("HOME")) / ".cache";
     cache = base / "consul-snapshot";
   }
-  auto binary = cache / "bin" / "consul-v1.16.3";
+  auto binary = cache / "bin" / std::string(file_name);
   if (::access(binary.c_str(), X_OK) == 0)
     return binary;
   return std::nullopt;
+}
+
+std::optional<std::filesystem::path> find_consul_binary() {
+  return find_cached_binary("CONSUL_BIN", "consul-v1.16.3");
 }
 
 Result<int> free_port() {

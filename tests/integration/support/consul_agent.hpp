@@ -70,6 +70,12 @@ class ConsulAgent {
   bool unix_socket_ = false;
 };
 
+// The binary that `variable` names, else <cache>/bin/<file_name>, with <cache> as the build
+// scripts choose it ($CONSUL_SNAPSHOT_CACHE, $XDG_CACHE_HOME/consul-snapshot or
+// ~/.cache/consul-snapshot); nothing when it is not there or not executable.
+std::optional<std::filesystem::path> find_cached_binary(std::string_view variable,
+                                                        std::string_view file_name);
+
 // $CONSUL_BIN, else <cache>/bin/consul-v1.16.3 with <cache> as in scripts/build-consul.sh.
 std::optional<std::filesystem::path> find_consul_binary();
 

@@ -25,11 +25,6 @@ using namespace std::chrono_literals;
 
 constexpr std::string_view kWeedVersion = "v0.0.0-20261109003541-7506e5f91cd6";
 
-std::string getenv_string(const char* name) {
-  const char* value = std::getenv(name);
-  return value == nullptr ? std::string() : std::string(value);
-}
-
 Error system_error(std::string_view what) {
   return Error(ErrorKind::internal, fmt::format("{}: {}", what, std::strerror(errno)));
 }
@@ -94,22 +89,7 @@ S3Identity SeaweedServer::reader() {
 }
 
 std::optional<std::filesystem::path> find_weed_binary() {
-  if (auto explicit_path = getenv_string("WEED_BIN"); !explicit_path.empty()) {
-    if (::access(explicit_path.c_str(), X_OK) == 0)
-      return std::filesystem::path(explicit_path);
-    return std::nullopt;
-  }
-  std::filesystem::path cache = getenv_string("CONSUL_SNAPSHOT_CACHE");
-  if (cache.empty()) {
-    std::filesystem::path base = getenv_string("XDG_CACHE_HOME");
-    if (base.empty())
-      base = std::filesystem::path(getenv_string("HOME")) / ".cache";
-    cache = base / "consul-snapshot";
-  }
-  auto binary = cache / "bin" / fmt::format("weed-{}", kWeedVersion);
-  if (::access(binary.c_str(), X_OK) == 0)
-    return binary;
-  return std::nullopt;
+  return find_cached_binary("WEED_BIN", fmt::format("weed-{}", kWeedVersion));
 }
 
 std::string unique_bucket_name() {

@@ -22,22 +22,7 @@ using test_common::random_bytes;
 
 constexpr int kFastWorkFactor = 10;
 
-// A source that hands out at most `step` bytes per read: exercises buffer boundaries.
-class TrickleSource final : public ByteSource {
- public:
-  TrickleSource(std::string_view data, std::size_t step) : data_(data), step_(step) {}
-  Result<std::size_t> read(std::span<std::byte> buffer) override {
-    std::size_t count = std::min({buffer.size(), step_, data_.size() - offset_});
-    std::memcpy(buffer.data(), data_.data() + offset_, count);
-    offset_ += count;
-    return count;
-  }
-
- private:
-  std::string_view data_;
-  std::size_t step_;
-  std::size_t offset_ = 0;
-};
+using test_common::TrickleSource;
 
 X25519Identity new_identity() {
   auto identity = X25519Identity::generate();
