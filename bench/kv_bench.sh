@@ -58,19 +58,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-taken=" "
-pick_port() {
-  local port
-  while true; do
-    port=$((20000 + RANDOM % 40000))
-    [[ "$taken" == *" $port "* ]] && continue
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-      taken+="$port "
-      printf -v "$1" '%s' "$port"
-      return
-    fi
-  done
-}
+source "$root/scripts/lib/ports.sh"
 # Starts the agent on free loopback ports; another process may take a port between the check and
 # the bind, so a failed start is retried on new ports.
 start_agent() {

@@ -25,21 +25,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Sets the variable named $1 to a loopback port that nothing listens on and that no earlier
-# call chose.
-taken=" "
-pick_port() {
-  local port
-  while true; do
-    port=$((20000 + RANDOM % 40000))
-    [[ "$taken" == *" $port "* ]] && continue
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-      taken+="$port "
-      printf -v "$1" '%s' "$port"
-      return
-    fi
-  done
-}
+source "$root/scripts/lib/ports.sh"
 pick_port http_port
 pick_port server_port
 pick_port lan_port
