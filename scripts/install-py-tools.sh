@@ -1,21 +1,25 @@
 #!/usr/bin/env bash
-# Installs the Python tools the tests use as independent checkers (boto3) into a virtualenv in the
-# cache folder. Prints the venv's python on stdout. Idempotent: an existing venv with boto3 is kept.
+# Installs the Python tools the tests and benchmarks use, into a virtualenv in the cache folder:
+# boto3 (an independent S3 client for checks), awscli (the upload benchmark's comparison) and
+# moto[server] (an STS endpoint for the web-identity credentials test; used for STS only).
+# Prints the venv's python on stdout. Idempotent: a venv that has them all is kept.
 set -euo pipefail
 
 cache_root="${CONSUL_SNAPSHOT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/consul-snapshot}"
 venv="$cache_root/venv"
 python="$venv/bin/python"
 
-if [[ -x "$python" ]] && "$python" -c 'import boto3' 2>/dev/null; then
+check='import boto3, awscli, moto.server'
+if [[ -x "$python" ]] && "$python" -c "$check" 2>/dev/null; then
   echo "$python"
   exit 0
 fi
 
 command -v python3 >/dev/null || { echo "install-py-tools: python3 is needed" >&2; exit 1; }
 mkdir -p "$cache_root"
-echo "install-py-tools: creating $venv with boto3" >&2
-python3 -m venv "$venv" >&2
-"$python" -m pip install --quiet --disable-pip-version-check "boto3>=1.28,<2" >&2
-"$python" -c 'import boto3' >&2
+echo "install-py-tools: installing boto3, awscli and moto[server] into $venv" >&2
+[[ -x "$python" ]] || python3 -m venv "$venv" >&2
+"$python" -m pip install --quiet --disable-pip-version-check "boto3>=1.28,<2" "awscli>=1.29,<2" \
+  "moto[server]>=5,<6" >&2
+"$python" -c "$check" >&2
 echo "$python"

@@ -24,6 +24,9 @@ echo "== consul: $CONSUL_BIN"
 WEED_BIN="$(bash scripts/build-seaweedfs.sh)"
 export WEED_BIN
 echo "== seaweedfs: $WEED_BIN"
+EC2_METADATA_MOCK_BIN="$(bash scripts/build-ec2-metadata-mock.sh)"
+export EC2_METADATA_MOCK_BIN
+echo "== ec2-metadata-mock: $EC2_METADATA_MOCK_BIN"
 CSNAP_PYTHON="$(bash scripts/install-py-tools.sh)"
 export CSNAP_PYTHON
 

@@ -78,6 +78,20 @@ Examples:
   consul-snapshot list
   LOCAL_DIR=/var/backups consul-snapshot list --json)";
 
+constexpr std::string_view prune_examples = R"(
+Examples:
+  # what the policy would remove, removing nothing
+  consul-snapshot prune --keep-last 3 --dry-run
+
+  # keep the 24 newest hourly, 7 daily and 4 weekly backups, and everything of the last 2 days
+  consul-snapshot prune --keep-hourly 24 --keep-daily 7 --keep-weekly 4 --keep-within 2d
+
+  # the same policy as the daemon, from the environment
+  CONSUL_SNAPSHOT_KEEP_DAILY=14 LOCAL_DIR=/var/backups consul-snapshot prune --json
+
+The newest backup is never removed, and objects whose names are not backups are left alone.
+Buckets are UTC hours, days, ISO weeks and months; each keeps its newest backup.)";
+
 struct Registered {
   std::map<std::string, std::string> values;
   std::vector<std::pair<std::string, CLI::Option*>> options;
@@ -212,6 +226,14 @@ int run(int argc, char** argv) {
   list_cmd.run = [&](const config::Config& config) {
     return status_code(list_command(config, list));
   };
+
+  PruneCommand prune;
+  auto& prune_cmd = add_command(
+      "prune", "apply the retention policy (--keep-*) now: remove the backups it does not keep",
+      config::scope_storage | config::scope_prune, prune_examples);
+  prune_cmd.app->add_flag("--dry-run", prune.dry_run, "list what would be removed, remove nothing");
+  prune_cmd.app->add_flag("--json", prune.json, "print JSON");
+  prune_cmd.run = [&](const config::Config& config) { return prune_command(config, prune); };
 
   auto* version_app = app.add_subcommand("version", "version, build and linked library versions");
   auto* reference_app = app.add_subcommand(

@@ -48,4 +48,12 @@ enum ExitCode : int {
 
 int exit_code_for(const Error& error);
 
+// prune: apply the retention policy now. Exit 2 without a policy, 1 when a removal failed.
+struct PruneCommand {
+  bool dry_run = false;  // list what would be removed, remove nothing
+  bool json = false;
+};
+
+Result<int> prune_command(const config::Config& config, const PruneCommand& command);
+
 }  // namespace csnap::cli

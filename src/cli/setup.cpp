@@ -129,4 +129,40 @@ Result<std::set<std::string>> selected_kinds(const config::Config& config) {
   return ops::parse_only(config.string("only"));
 }
 
+Result<std::optional<ops::RetentionPolicy>> retention_policy(const config::Config& config) {
+  ops::RetentionPolicy policy;
+  auto count = [&](std::string_view option, std::optional<std::int64_t>& target) -> Status {
+    if (!config.is_set(option))
+      return {};
+    auto value = config.integer(option);
+    if (value < 1) {
+      const auto* spec = config::find_option(option);
+      return Error(ErrorKind::invalid_argument,
+                   fmt::format("--{} {}: the count must be 1 or more; to not use this rule, "
+                               "leave --{}{}{} unset",
+                               option, value, option, spec && !spec->env.empty() ? " and " : "",
+                               spec ? spec->env : ""));
+    }
+    target = value;
+    return {};
+  };
+  CSNAP_TRY(count("keep-last", policy.keep_last));
+  CSNAP_TRY(count("keep-hourly", policy.keep_hourly));
+  CSNAP_TRY(count("keep-daily", policy.keep_daily));
+  CSNAP_TRY(count("keep-weekly", policy.keep_weekly));
+  CSNAP_TRY(count("keep-monthly", policy.keep_monthly));
+  if (config.is_set("keep-within")) {
+    auto within = config.duration("keep-within");
+    if (within.count() <= 0) {
+      return Error(ErrorKind::invalid_argument,
+                   fmt::format("--keep-within '{}': give a duration longer than zero, like 7d",
+                               config.string("keep-within")));
+    }
+    policy.keep_within = within;
+  }
+  if (policy.empty())
+    return std::optional<ops::RetentionPolicy>{};
+  return std::optional<ops::RetentionPolicy>{policy};
+}
+
 }  // namespace csnap::cli

@@ -2,6 +2,7 @@
 // Turns the resolved configuration into the objects commands work with.
 
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -9,6 +10,7 @@
 #include "consul/client.hpp"
 #include "ops/backup.hpp"
 #include "ops/encryption.hpp"
+#include "ops/retention.hpp"
 #include "storage/backend.hpp"
 
 namespace csnap::cli {
@@ -22,5 +24,8 @@ Result<std::unique_ptr<storage::Backend>> open_storage(const config::Config& con
 Result<ops::EncryptionSettings> encryption_settings(const config::Config& config);
 // Which kinds --only selects (all when unset).
 Result<std::set<std::string>> selected_kinds(const config::Config& config);
+// The retention policy of --keep-last, --keep-within and --keep-hourly/daily/weekly/monthly;
+// nothing when none is set (keep every backup). A count below 1 is a configuration error.
+Result<std::optional<ops::RetentionPolicy>> retention_policy(const config::Config& config);
 
 }  // namespace csnap::cli

@@ -72,6 +72,55 @@ constexpr OptionSpec options[] = {
   {"interval", "BACKUPINTERVAL", "backup.interval", duration, "60",
    "time between backups of the daemon (seconds, or 90s, 15m, 1h)", scope_backup},
 
+  // The daemon (backup without --once)
+  {"lock", "CONSUL_SNAPSHOT_LOCK", "daemon.lock", boolean, "true",
+   "take backups only while holding the leader lock, so that one of several daemons backs up "
+   "(false: no lock, for one daemon whose token cannot create sessions)", scope_backup},
+  {"lock-key", "CONSUL_SNAPSHOT_LOCK_KEY", "daemon.lock_key", string,
+   "service/consul-snapshot/leader", "KV key of the leader lock", scope_backup},
+  {"lock-ttl", "CONSUL_SNAPSHOT_LOCK_TTL", "daemon.lock_ttl", duration, "15s",
+   "TTL of the leader's Consul session (10s to 24h); renewed every half TTL", scope_backup},
+  {"lock-delay", "CONSUL_SNAPSHOT_LOCK_DELAY", "daemon.lock_delay", duration, "15s",
+   "Consul's lock-delay: how long the lock stays free-but-unavailable after a leader's session "
+   "ends", scope_backup},
+  {"lastbackup-key", "CONSUL_SNAPSHOT_LASTBACKUP_KEY", "daemon.lastbackup_key", string,
+   "service/consul-snapshot/lastbackup",
+   "KV key that gets the Unix time of each successful backup (the original tool's key)",
+   scope_backup},
+  {"http-addr", "CONSUL_SNAPSHOT_HTTP_ADDR", "daemon.http_addr", string, ":5001",
+   "address of the daemon's HTTP server (/health, /metrics, /v1/status): host:port or :port; "
+   "'off' for none", scope_backup},
+  {"health-max-age", "CONSUL_SNAPSHOT_HEALTH_MAX_AGE", "daemon.health_max_age", duration, "1h",
+   "/health answers 500 once the last successful backup is older than this", scope_backup},
+  {"register-service", "CONSUL_SNAPSHOT_REGISTER_SERVICE", "daemon.register_service", boolean,
+   "false", "register the daemon with the local Consul agent as a service with an HTTP check on "
+   "/health; deregistered on shutdown", scope_backup},
+  {"service-name", "CONSUL_SNAPSHOT_SERVICE_NAME", "daemon.service_name", string,
+   "consul-snapshot", "service name for --register-service", scope_backup},
+  {"shutdown-grace", "CONSUL_SNAPSHOT_SHUTDOWN_GRACE", "daemon.shutdown_grace", duration, "30s",
+   "on SIGTERM or SIGINT, how long a backup in flight may take to finish before it is aborted "
+   "(nothing partial is left)", scope_backup},
+
+  // Retention: after each successful backup of the daemon, and in `prune`. Unset = keep all.
+  {"keep-last", "CONSUL_SNAPSHOT_KEEP_LAST", "retention.keep_last", integer, "",
+   "keep the N newest backups",
+   scope_backup | scope_prune},
+  {"keep-within", "CONSUL_SNAPSHOT_KEEP_WITHIN", "retention.keep_within", duration, "",
+   "keep every backup younger than this (e.g. 7d) relative to the newest backup",
+   scope_backup | scope_prune},
+  {"keep-hourly", "CONSUL_SNAPSHOT_KEEP_HOURLY", "retention.keep_hourly", integer, "",
+   "keep the newest backup of each of the last N hours that have one",
+   scope_backup | scope_prune},
+  {"keep-daily", "CONSUL_SNAPSHOT_KEEP_DAILY", "retention.keep_daily", integer, "",
+   "keep the newest backup of each of the last N days that have one",
+   scope_backup | scope_prune},
+  {"keep-weekly", "CONSUL_SNAPSHOT_KEEP_WEEKLY", "retention.keep_weekly", integer, "",
+   "keep the newest backup of each of the last N ISO weeks that have one",
+   scope_backup | scope_prune},
+  {"keep-monthly", "CONSUL_SNAPSHOT_KEEP_MONTHLY", "retention.keep_monthly", integer, "",
+   "keep the newest backup of each of the last N months that have one",
+   scope_backup | scope_prune},
+
   // Restore
   {"dry-run", "LOCAL_DRY_RUN", "restore.dry_run", boolean, "false",
    "verify the backup and say what would be restored, without writing", scope_restore},

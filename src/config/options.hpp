@@ -26,6 +26,7 @@ enum Scope : unsigned {
   scope_backup = 1u << 1,
   scope_restore = 1u << 2,
   scope_storage = 1u << 3,  // every command that reads or writes backups
+  scope_prune = 1u << 4,    // retention: backup (after each success) and prune
 };
 
 struct OptionSpec {

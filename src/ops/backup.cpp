@@ -57,6 +57,37 @@ Status describe_cluster(consul::Client& consul, archive::Meta& meta) {
   return {};
 }
 
+// The `cancelled` error when `options.stop_reason` gives a reason.
+Status check_stop(const BackupOptions& options) {
+  if (!options.stop_reason)
+    return {};
+  auto reason = options.stop_reason();
+  if (reason.empty())
+    return {};
+  return Error(ErrorKind::cancelled, fmt::format("backup abandoned: {}", reason));
+}
+
+// Passes bytes on while the backup may go on; refuses to write or finish (the commit) once
+// there is a reason to stop, so that the storage abandons the object.
+class StoppableSink final : public ByteSink {
+ public:
+  StoppableSink(ByteSink& inner, const BackupOptions& options) : inner_(inner), options_(options) {}
+
+  using ByteSink::write;
+  Status write(std::span<const std::byte> data) override {
+    CSNAP_TRY(check_stop(options_));
+    return inner_.write(data);
+  }
+  Status finish() override {
+    CSNAP_TRY(check_stop(options_));
+    return inner_.finish();
+  }
+
+ private:
+  ByteSink& inner_;
+  const BackupOptions& options_;
+};
+
 // Writes kv.json; returns the Consul index of the read.
 Result<std::uint64_t> backup_kv(consul::Client& consul, archive::BackupWriter& writer,
                                 const BackupOptions& options, archive::Meta& meta) {
@@ -65,12 +96,15 @@ Result<std::uint64_t> backup_kv(consul::Client& consul, archive::BackupWriter& w
   log::info("Listing keys from consul{}",
             options.kv_prefix.empty() ? "" : fmt::format(" under '{}'", options.kv_prefix));
   std::uint64_t value_bytes = 0;
-  auto listing = consul.kv_list(options.kv_prefix, options.tmp_dir, [&](consul::KvEntry&& entry) {
-    value_bytes += entry.value.size();
-    if (options.progress)
-      options.progress(kv_json.count() + 1, value_bytes);
-    return kv_json.add(entry.key, entry.value, entry.flags);
-  });
+  auto listing =
+      consul.kv_list(options.kv_prefix, options.tmp_dir, [&](consul::KvEntry&& entry) -> Status {
+        value_bytes += entry.value.size();
+        if (options.progress)
+          options.progress(kv_json.count() + 1, value_bytes);
+        if ((kv_json.count() & 1023) == 0)
+          CSNAP_TRY(check_stop(options));
+        return kv_json.add(entry.key, entry.value, entry.flags);
+      });
   if (!listing.ok())
     return std::move(listing.error().add_context("reading the KV store"));
   if (listing->filtered_by_acls) {
@@ -153,8 +187,10 @@ Result<BackupReport> run_backup(consul::Client& consul, storage::Backend& storag
   meta.finished_at = std::chrono::floor<std::chrono::seconds>(Clock::now());
 
   log::info("Writing backup {} to {}", report.key, report.location);
+  CSNAP_TRY(check_stop(options));
   CSNAP_ASSIGN_OR_RETURN(auto upload, storage.put(report.key));
-  codec::HashingSink counted(*upload);
+  StoppableSink stoppable(*upload, options);
+  codec::HashingSink counted(stoppable);
   CSNAP_ASSIGN_OR_RETURN(auto encrypted, encrypting_sink(counted, options.encryption));
   CSNAP_TRY_CONTEXT(writer.write(std::move(meta), *encrypted, options.compression),
                     fmt::format("writing {}", report.key));
@@ -164,9 +200,9 @@ Result<BackupReport> run_backup(consul::Client& consul, storage::Backend& storag
   log::debug("Wrote {} bytes (SHA-256 {}) to {}", report.bytes, counted.sha256_hex(), report.key);
 
   if (options.record_last_backup) {
-    auto recorded = consul.kv_put(kLastBackupKey, std::to_string(started_unix), 0);
+    auto recorded = consul.kv_put(options.last_backup_key, std::to_string(started_unix), 0);
     if (!recorded.ok()) {
-      log::warn("Backup written, but recording its time in {} failed: {}", kLastBackupKey,
+      log::warn("Backup written, but recording its time in {} failed: {}", options.last_backup_key,
                 recorded.error().message());
     }
   }

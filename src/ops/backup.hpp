@@ -24,7 +24,8 @@ struct BackupOptions {
   std::filesystem::path tmp_dir = "/tmp";
   codec::Compression compression = codec::Compression::zstd;
   std::string tool_version;
-  bool record_last_backup = true;  // write kLastBackupKey after success
+  bool record_last_backup = true;  // write `last_backup_key` after success
+  std::string last_backup_key{kLastBackupKey};
   EncryptionSettings encryption;
   bool allow_partial = false;  // write a backup marked partial instead of failing on hidden data
   bool include_kv = true;
@@ -33,6 +34,10 @@ struct BackupOptions {
   bool include_queries = true;
   // Called as KV entries are read: entries and value bytes so far.
   std::function<void(std::uint64_t, std::uint64_t)> progress;
+  // Asked while reading and writing, and last just before the backup is committed to the
+  // storage: a reason to stop ("shutting down", "lost the leader lock") abandons the backup, so
+  // that no object is left behind. "" = go on.
+  std::function<std::string()> stop_reason;
 };
 
 struct BackupReport {

@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "storage/aws_remote_credentials.hpp"
 #include "util/file.hpp"
 #include "util/log.hpp"
 #include "util/text.hpp"
@@ -167,6 +168,10 @@ ProfileOptions ProfileOptions::from_environment(const EnvironmentLookup& environ
                                  .value_or(home.empty() ? "" : home + "/.aws/credentials");
   options.config_file =
       environment("AWS_CONFIG_FILE").value_or(home.empty() ? "" : home + "/.aws/config");
+  options.sts_endpoint =
+      environment("AWS_ENDPOINT_URL_STS").value_or(value_or_empty(environment("AWS_ENDPOINT_URL")));
+  options.region =
+      environment("AWS_REGION").value_or(value_or_empty(environment("AWS_DEFAULT_REGION")));
   return options;
 }
 
@@ -203,9 +208,32 @@ Result<AwsCredentials> ProfileCredentialsProvider::fetch() {
     token = get("aws_security_token");
   std::string where =
       from_credentials != nullptr ? options_.credentials_file : options_.config_file;
+  if (key.empty() && secret.empty() && !get("web_identity_token_file").empty()) {
+    WebIdentitySettings settings;
+    settings.token_file = get("web_identity_token_file");
+    settings.role_arn = get("role_arn");
+    settings.session_name = get("role_session_name");
+    settings.token_file_origin =
+        fmt::format("web_identity_token_file of profile '{}' in {}", options_.profile, where);
+    if (settings.role_arn.empty()) {
+      return Error(ErrorKind::invalid_argument,
+                   fmt::format("profile '{}' in {} has web_identity_token_file but no role_arn",
+                               options_.profile, where));
+    }
+    std::string region = options_.region.empty() ? get("region") : options_.region;
+    settings.endpoint =
+        options_.sts_endpoint.empty()
+            ? sts_endpoint(
+                  [](std::string_view) -> std::optional<std::string> { return std::nullopt; },
+                  region)
+            : options_.sts_endpoint;
+    CSNAP_ASSIGN_OR_RETURN(auto assumed, assume_role_with_web_identity(settings));
+    assumed.source = fmt::format("profile {} ({}), {}", options_.profile, where, assumed.source);
+    return assumed;
+  }
   if (key.empty() || secret.empty()) {
-    for (const char* unsupported : {"role_arn", "credential_process", "sso_start_url",
-                                    "sso_session", "web_identity_token_file"}) {
+    for (const char* unsupported :
+         {"role_arn", "credential_process", "sso_start_url", "sso_session"}) {
       if (!get(unsupported).empty()) {
         return Error(ErrorKind::invalid_argument,
                      fmt::format("profile '{}' in {} uses {}, which is not supported yet",
@@ -248,8 +276,11 @@ Result<AwsCredentials> CredentialsChain::fetch() {
   std::string tried;
   for (const auto& provider : providers_) {
     auto credentials = provider->fetch();
-    if (credentials.ok())
+    if (credentials.ok()) {
+      log::debug("aws credentials: using {} (from the {} source)", credentials->source,
+                 provider->name());
       return credentials;
+    }
     if (credentials.error().kind() != ErrorKind::not_found) {
       return std::move(credentials.error().add_context(
           fmt::format("AWS credentials from {}", provider->name())));
@@ -258,7 +289,9 @@ Result<AwsCredentials> CredentialsChain::fetch() {
   }
   return Error(ErrorKind::unauthenticated,
                fmt::format("no AWS credentials found (set AWS_ACCESS_KEY_ID and "
-                           "AWS_SECRET_ACCESS_KEY, or AWS_PROFILE with ~/.aws/credentials){}",
+                           "AWS_SECRET_ACCESS_KEY, or AWS_PROFILE with ~/.aws/credentials, or "
+                           "AWS_WEB_IDENTITY_TOKEN_FILE with AWS_ROLE_ARN, or run where container "
+                           "or EC2 instance credentials are served){}",
                            tried));
 }
 
@@ -293,7 +326,13 @@ std::unique_ptr<CredentialsProvider> default_credentials_chain(const Environment
     profile.profile = options.profile;
     profile.profile_was_chosen = true;
   }
+  if (!options.region.empty())
+    profile.region = options.region;
   providers.push_back(std::make_unique<ProfileCredentialsProvider>(std::move(profile)));
+  providers.push_back(
+      std::make_unique<WebIdentityCredentialsProvider>(environment, options.region));
+  providers.push_back(std::make_unique<ContainerCredentialsProvider>(environment));
+  providers.push_back(std::make_unique<InstanceProfileCredentialsProvider>(environment));
   return std::make_unique<CachedCredentials>(
       std::make_unique<CredentialsChain>(std::move(providers)));
 }

@@ -1,8 +1,9 @@
 #pragma once
 // AWS credentials and where they come from, in the SDKs' order: static settings, the environment,
-// the shared credentials and config files (with AWS_PROFILE). Each source is a provider; a chain
-// asks them in turn, and a cache refreshes temporary credentials before they expire. Later
-// sources (web identity, container, IMDSv2) are more providers in the same chain.
+// the shared credentials and config files (with AWS_PROFILE), then the services in
+// aws_remote_credentials.hpp (web identity, container credentials, EC2 instance profile). Each
+// source is a provider; a chain asks them in turn, and a cache refreshes temporary credentials
+// before they expire.
 
 #include <chrono>
 #include <functional>
@@ -73,11 +74,18 @@ struct ProfileOptions {
   std::string credentials_file;     // ~/.aws/credentials
   std::string config_file;          // ~/.aws/config
   bool profile_was_chosen = false;  // AWS_PROFILE was set: a missing profile is then an error
-  // AWS_PROFILE, AWS_SHARED_CREDENTIALS_FILE and AWS_CONFIG_FILE, with the SDKs' defaults.
+  // For a profile with web_identity_token_file: the STS endpoint (AWS_ENDPOINT_URL_STS or
+  // AWS_ENDPOINT_URL) and region (AWS_REGION or AWS_DEFAULT_REGION); empty: the profile's region
+  // and STS's endpoint there.
+  std::string sts_endpoint{};
+  std::string region{};
+  // AWS_PROFILE, AWS_SHARED_CREDENTIALS_FILE, AWS_CONFIG_FILE and the above, with the SDKs'
+  // defaults.
   static ProfileOptions from_environment(const EnvironmentLookup& environment);
 };
 
-// A profile's keys from the shared credentials file, else from the config file.
+// A profile's keys from the shared credentials file, else from the config file; a profile with
+// web_identity_token_file and role_arn (and role_session_name) assumes that role through STS.
 class ProfileCredentialsProvider final : public CredentialsProvider {
  public:
   explicit ProfileCredentialsProvider(ProfileOptions options);
@@ -91,8 +99,8 @@ class ProfileCredentialsProvider final : public CredentialsProvider {
 // The profile's `region` from the config file, if any.
 std::optional<std::string> profile_region(const ProfileOptions& options);
 
-// Asks each provider in order and returns the first credentials found; an error other than
-// `not_found` stops the search.
+// Asks each provider in order and returns the first credentials found (logging at debug level
+// which source gave them); an error other than `not_found` stops the search.
 class CredentialsChain final : public CredentialsProvider {
  public:
   explicit CredentialsChain(std::vector<std::unique_ptr<CredentialsProvider>> providers);
@@ -127,9 +135,11 @@ class CachedCredentials final : public CredentialsProvider {
 struct DefaultChainOptions {
   std::optional<AwsCredentials> static_credentials{};  // from the configuration, asked first
   std::string profile{};                               // overrides AWS_PROFILE when set
+  std::string region{};  // picks the STS endpoint for web identity; else AWS_REGION and friends
 };
 
-// The SDKs' chain, cached: static, environment, shared files.
+// The SDKs' chain, cached: static, environment, shared files, web identity, container
+// credentials, EC2 instance profile (IMDSv2).
 std::unique_ptr<CredentialsProvider> default_credentials_chain(const EnvironmentLookup& environment,
                                                                DefaultChainOptions options = {});
 

@@ -121,6 +121,7 @@ Result<std::unique_ptr<Backend>> open_s3(const StorageSettings& settings,
                          settings.aws_session_token, std::nullopt, "configuration"};
     }
     chain.profile = settings.aws_profile;
+    chain.region = s3.region;  // web identity asks STS in the bucket's region
     s3.credentials = default_credentials_chain(options.environment, std::move(chain));
   }
   CSNAP_ASSIGN_OR_RETURN(auto backend, S3Backend::create(std::move(s3)));

@@ -64,7 +64,9 @@ class CliTest : public ::testing::Test {
   std::map<std::string, std::string> env() const {
     return {{"CONSUL_HTTP_ADDR", agent_->http_address()},
             {"LOCAL_DIR", (work_ / "backups").string()},
-            {"SNAPSHOT_TMP_DIR", (work_ / "tmp").string()}};
+            {"SNAPSHOT_TMP_DIR", (work_ / "tmp").string()},
+            // A daemon's HTTP server on an ephemeral loopback port, never the default :5001.
+            {"CONSUL_SNAPSHOT_HTTP_ADDR", "127.0.0.1:0"}};
   }
 
   std::vector<std::filesystem::path> backup_files() const {

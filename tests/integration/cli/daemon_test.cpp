@@ -17,101 +17,13 @@
 #include <unistd.h>
 
 #include "cli_test.hpp"
-
-extern char** environ;
+#include "daemon_process.hpp"
 
 namespace csnap::testing {
 namespace {
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
-
-// Polls `condition` every 50 ms until it holds or `timeout` passes.
-bool eventually(std::chrono::milliseconds timeout, const std::function<bool()>& condition) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (condition())
-      return true;
-    std::this_thread::sleep_for(50ms);
-  }
-  return condition();
-}
-
-// The tool running in the background, its stderr going to a file.
-class Daemon {
- public:
-  Daemon(const std::vector<std::string>& args, const std::map<std::string, std::string>& env,
-         fs::path log)
-      : log_(std::move(log)) {
-    std::map<std::string, std::string> merged;
-    for (char** entry = environ; *entry != nullptr; ++entry) {
-      std::string text(*entry);
-      auto eq = text.find('=');
-      if (eq != std::string::npos)
-        merged[text.substr(0, eq)] = text.substr(eq + 1);
-    }
-    for (const auto& [name, value] : env)
-      merged[name] = value;
-    std::vector<std::string> env_text;
-    for (const auto& [name, value] : merged)
-      env_text.push_back(name + "=" + value);
-    std::vector<char*> envp;
-    for (auto& text : env_text)
-      envp.push_back(text.data());
-    envp.push_back(nullptr);
-    std::vector<std::string> argv{CSNAP_TOOL_PATH};
-    argv.insert(argv.end(), args.begin(), args.end());
-    std::vector<char*> argp;
-    for (auto& arg : argv)
-      argp.push_back(arg.data());
-    argp.push_back(nullptr);
-
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, log_.c_str(),
-                                     O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    if (posix_spawn(&pid_, argp[0], &actions, nullptr, argp.data(), envp.data()) != 0)
-      pid_ = -1;
-    posix_spawn_file_actions_destroy(&actions);
-  }
-  ~Daemon() {
-    if (pid_ > 0 && !exit_code_) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-  }
-  Daemon(const Daemon&) = delete;
-  Daemon& operator=(const Daemon&) = delete;
-
-  bool started() const { return pid_ > 0; }
-  void signal(int number) const { ::kill(pid_, number); }
-
-  // The exit code once the process has ended, polled until `timeout`.
-  std::optional<int> wait(std::chrono::milliseconds timeout) {
-    eventually(timeout, [&] {
-      int status = 0;
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-      }
-      return exit_code_.has_value();
-    });
-    return exit_code_;
-  }
-
-  std::string log() const {
-    std::ifstream in(log_);
-    std::ostringstream text;
-    text << in.rdbuf();
-    return text.str();
-  }
-
- private:
-  fs::path log_;
-  pid_t pid_ = -1;
-  std::optional<int> exit_code_;
-};
 
 class DaemonTest : public CliTest {};
 
@@ -150,7 +62,7 @@ TEST_F(DaemonTest, FailedBackupsNeverEndTheProcess) {
   ASSERT_TRUE(daemon.started());
 
   EXPECT_TRUE(eventually(90s, [&] {
-    return daemon.log().find("Backup failed (2 in a row)") != std::string::npos;
+    return daemon.log().find("Backup failed (2 in a row") != std::string::npos;
   })) << daemon.log();
   EXPECT_FALSE(daemon.wait(0ms).has_value()) << "the daemon exited after failures";
   EXPECT_TRUE(backup_files().empty());
@@ -158,6 +70,35 @@ TEST_F(DaemonTest, FailedBackupsNeverEndTheProcess) {
   auto code = daemon.wait(30s);
   ASSERT_TRUE(code.has_value()) << daemon.log();
   EXPECT_EQ(*code, 0) << daemon.log();
+}
+
+TEST_F(DaemonTest, AppliesRetentionAfterEachBackup) {
+  CSNAP_REQUIRE_CONSUL(agent, ConsulAgentOptions{});
+  adopt(std::move(agent));
+  ASSERT_TRUE(agent_->run_cli({"kv", "put", "app/key", "value"}).ok());
+  auto daemon_env = env();
+  daemon_env["BACKUPINTERVAL"] = "1";
+  daemon_env["CONSUL_SNAPSHOT_KEEP_LAST"] = "2";
+  Daemon daemon({"backup"}, daemon_env, work_ / "daemon.log");
+  ASSERT_TRUE(daemon.started());
+  // Four backups made, two of them removed by the policy.
+  EXPECT_TRUE(eventually(60s, [&] {
+    auto log = daemon.log();
+    std::size_t made = 0;
+    for (auto at = log.find("Backup written to"); at != std::string::npos;
+         at = log.find("Backup written to", at + 1)) {
+      ++made;
+    }
+    return made >= 4;
+  })) << daemon.log();
+  daemon.signal(SIGTERM);
+  auto code = daemon.wait(30s);
+  ASSERT_TRUE(code.has_value()) << daemon.log();
+  EXPECT_EQ(*code, 0) << daemon.log();
+  EXPECT_NE(daemon.log().find("Retention (keep-last 2): removed"), std::string::npos)
+      << daemon.log();
+  // After a clean stop (the policy runs in the same turn as each backup) exactly two remain.
+  EXPECT_EQ(backup_files().size(), 2u) << daemon.log();
 }
 
 }  // namespace

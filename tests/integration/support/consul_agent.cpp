@@ -312,21 +312,39 @@ Result<std::unique_ptr<ConsulAgent>> ConsulAgent::start(ConsulAgentOptions optio
                                    (dir / "data").string(),
                                    "-config-file",
                                    config_path.string()};
-  int log_fd = ::open((dir / "agent.log").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  agent->argv_ = std::move(argv);
+  CSNAP_TRY(agent->launch());
+  return agent;
+}
+
+Status ConsulAgent::launch() {
+  int log_fd =
+      ::open((directory_ / "agent.log").c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   if (log_fd < 0)
     return system_error("creating agent.log");
-  auto pid = spawn(argv, {}, log_fd, log_fd);
+  auto pid = spawn(argv_, {}, log_fd, log_fd);
   ::close(log_fd);
   if (!pid.ok())
     return std::move(pid).error();
-  agent->pid_ = *pid;
-  auto ready = agent->wait_ready(60s);
+  pid_ = *pid;
+  auto ready = wait_ready(60s);
   if (!ready.ok()) {
     return Error(ErrorKind::unavailable,
                  fmt::format("consul agent did not start: {}\n--- agent log:\n{}",
-                             ready.error().message(), agent->log_text()));
+                             ready.error().message(), log_text()));
   }
-  return agent;
+  return {};
+}
+
+void ConsulAgent::stop() {
+  stop_process(pid_, 15s);
+  pid_ = -1;
+}
+
+Status ConsulAgent::restart() {
+  if (pid_ > 0)
+    return Error(ErrorKind::internal, "the agent is running: stop() it first");
+  return launch();
 }
 
 Status ConsulAgent::wait_ready(std::chrono::seconds deadline) {

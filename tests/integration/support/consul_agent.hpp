@@ -52,16 +52,24 @@ class ConsulAgent {
   std::filesystem::path consul_binary() const { return binary_; }
   const std::filesystem::path& directory() const { return directory_; }
 
+  // Stops the agent (SIGTERM) and keeps its ports and folder, for restart(). A dev agent keeps
+  // its data in memory: a restarted one is empty.
+  void stop();
+  // Starts the stopped agent again on the same ports and waits until it has a leader.
+  Status restart();
+
   // Runs the consul CLI with CONSUL_HTTP_ADDR (and CONSUL_HTTP_TOKEN) set; returns stdout.
   Result<std::string> run_cli(const std::vector<std::string>& args) const;
 
  private:
   ConsulAgent() = default;
   Status wait_ready(std::chrono::seconds deadline);
+  Status launch();
   std::string log_text() const;
 
   std::filesystem::path binary_;
   std::filesystem::path directory_;
+  std::vector<std::string> argv_;
   int pid_ = -1;
   int http_port_ = 0;
   int https_port_ = 0;

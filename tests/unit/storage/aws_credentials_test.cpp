@@ -149,7 +149,10 @@ TEST_F(AwsFiles, DefaultChainPrefersStaticThenEnvironmentThenFiles) {
   options.static_credentials = AwsCredentials{"STATICKEY", Secret("s"), Secret(), {}, ""};
   EXPECT_EQ(default_credentials_chain(with_env, options)->fetch()->access_key_id, "STATICKEY");
 
-  auto none = default_credentials_chain(fake_environment({{"HOME", "/nonexistent"}}))->fetch();
+  // (The instance metadata service is off: a test never talks to 169.254.169.254.)
+  auto none = default_credentials_chain(fake_environment({{"HOME", "/nonexistent"},
+                                                          {"AWS_EC2_METADATA_DISABLED", "true"}}))
+                  ->fetch();
   ASSERT_FALSE(none.ok());
   EXPECT_EQ(none.error().kind(), ErrorKind::unauthenticated);
   EXPECT_NE(none.error().message().find("AWS_ACCESS_KEY_ID"), std::string::npos);

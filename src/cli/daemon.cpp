@@ -1,0 +1,340 @@
+#include "cli/daemon.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <signal.h>
+#include <unistd.h>
+
+#include "cli/setup.hpp"
+#include "cli/version.hpp"
+#include "daemon/http_server.hpp"
+#include "daemon/leader.hpp"
+#include "daemon/service.hpp"
+#include "daemon/state.hpp"
+#include "ops/naming.hpp"
+#include "ops/retention.hpp"
+#include "util/log.hpp"
+
+namespace csnap::cli {
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+
+// A failure's cause for the metrics: the error kind, as a label value.
+std::string failure_cause(const Error& error) {
+  std::string cause(to_string(error.kind()));
+  for (char& c : cause) {
+    if (c == ' ')
+      c = '_';
+  }
+  return cause;
+}
+
+// The stop request shared by the signal-waiting main thread and the backup loop.
+class Shutdown {
+ public:
+  void request(std::chrono::seconds grace) {
+    {
+      std::lock_guard lock(mutex_);
+      abort_at_ = SteadyClock::now() + grace;
+      requested_ = true;
+    }
+    wake_.notify_all();
+  }
+  bool requested() const {
+    std::lock_guard lock(mutex_);
+    return requested_;
+  }
+  // Past the grace period: a backup in flight must be abandoned.
+  bool grace_over() const {
+    std::lock_guard lock(mutex_);
+    return requested_ && SteadyClock::now() >= abort_at_;
+  }
+  // Waits `duration` or until a stop is requested; true if one was.
+  bool wait(std::chrono::seconds duration) {
+    std::unique_lock lock(mutex_);
+    return wake_.wait_for(lock, duration, [this] { return requested_; });
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  bool requested_ = false;
+  SteadyClock::time_point abort_at_{};
+};
+
+class BackupLoop {
+ public:
+  BackupLoop(const config::Config& config, ops::BackupOptions options, daemon::State& state,
+             Shutdown& shutdown, std::unique_ptr<daemon::LeaderLock> lock,
+             std::optional<ops::RetentionPolicy> retention)
+      : config_(config),
+        options_(std::move(options)),
+        state_(state),
+        shutdown_(shutdown),
+        lock_(std::move(lock)),
+        retention_(std::move(retention)) {
+    options_.stop_reason = [this]() -> std::string {
+      if (shutdown_.grace_over())
+        return "shutting down, and the grace period (--shutdown-grace) is over";
+      if (lock_ && lock_->lost())
+        return "this daemon lost the leader lock";
+      return {};
+    };
+  }
+
+  void run() {
+    const auto interval = config_.duration("interval");
+    while (!shutdown_.requested()) {
+      auto wait = tick(interval);
+      if (shutdown_.wait(wait))
+        break;
+    }
+    if (lock_) {
+      lock_->release();
+      state_.set_leader(false);
+    }
+  }
+
+ private:
+  // One turn: take the lock if we can, back up if we lead. Returns how long to wait.
+  std::chrono::seconds tick(std::chrono::seconds interval) {
+    auto consul = connect_consul(config_);
+    if (!consul.ok())
+      return failed(consul.error(), "connecting to Consul", SteadyClock::now(), interval);
+    refresh_cluster_last_backup(**consul);
+
+    if (lock_) {
+      auto leader = lead();
+      if (!leader.ok())
+        return failed(leader.error(), "the leader lock", SteadyClock::now(), interval);
+      if (!*leader)
+        return interval;
+    }
+    return backup(std::move(*consul), interval);
+  }
+
+  // True when this daemon holds the lock (now or after acquiring it).
+  Result<bool> lead() {
+    bool was_leader = state_.snapshot().is_leader;
+    CSNAP_ASSIGN_OR_RETURN(bool held, lock_->held());
+    if (!held) {
+      CSNAP_ASSIGN_OR_RETURN(held, lock_->acquire());
+    }
+    if (held != was_leader) {
+      if (held) {
+        log::info("This daemon is the leader now (lock {}, session {}): it takes the backups",
+                  config_.string("lock-key"), lock_->session_id());
+      } else {
+        log::info("Another daemon holds the leader lock {}: waiting", config_.string("lock-key"));
+      }
+      state_.set_leader(held);
+    }
+    return held;
+  }
+
+  std::chrono::seconds backup(std::unique_ptr<consul::Client> consul,
+                              std::chrono::seconds interval) {
+    const auto started = SteadyClock::now();
+    const auto started_at = daemon::Clock::now();
+    state_.attempt_started(started_at);
+    auto storage = open_storage(config_);
+    if (!storage.ok())
+      return failed(storage.error(), "opening the storage", started, interval);
+    auto report = ops::run_backup(*consul, **storage, options_);
+    if (!report.ok())
+      return failed(report.error(), "backup", started, interval);
+    log::info("Backup completed successfully");
+
+    daemon::BackupOutcome outcome;
+    outcome.started = started_at;
+    outcome.finished = daemon::Clock::now();
+    outcome.key = report->key;
+    outcome.size_bytes = report->bytes;
+    outcome.entries = report->counts;
+    state_.succeeded(outcome);
+
+    if (retention_)
+      apply_retention(**storage, report->key);
+    return interval;
+  }
+
+  // The backup just written is never removed, even if a replica with a clock ahead wrote one
+  // with a later time.
+  void apply_retention(storage::Backend& storage, const std::string& written) {
+    ops::PruneOptions prune_options;
+    prune_options.protect = {written};
+    auto pruned = ops::prune(storage, options_.key_prefix, *retention_, prune_options);
+    if (!pruned.ok()) {
+      log::warn("Retention ({}) failed: {}", retention_->describe(), pruned.error().message());
+      return;
+    }
+    for (const auto& [key, why] : pruned->failures)
+      log::warn("Retention: removing {} failed: {}", key, why);
+    if (pruned->removed > 0) {
+      log::info("Retention ({}): removed {} backups ({} bytes), kept {}", retention_->describe(),
+                pruned->removed, pruned->bytes_freed, pruned->kept);
+    }
+  }
+
+  std::chrono::seconds failed(const Error& error, std::string_view step,
+                              SteadyClock::time_point started, std::chrono::seconds interval) {
+    state_.failed(failure_cause(error), error.message(),
+                  std::chrono::duration<double>(SteadyClock::now() - started));
+    auto in_a_row = state_.snapshot().failures_in_a_row;
+    if (error.kind() == ErrorKind::cancelled) {
+      log::warn("{}", error.message());
+    } else {
+      log::error("Backup failed ({} in a row, at {}): {}", in_a_row, step, error.message());
+    }
+    // Back off after repeated failures, never beyond four intervals.
+    return interval * static_cast<int>(std::min<std::uint64_t>(in_a_row, 4));
+  }
+
+  // Every replica's health reflects the cluster's last backup, read from the lastbackup key.
+  void refresh_cluster_last_backup(consul::Client& consul) {
+    auto entry = consul.kv_get(options_.last_backup_key);
+    if (!entry.ok()) {
+      log::debug("Reading {} failed: {}", options_.last_backup_key, entry.error().message());
+      return;
+    }
+    if (!entry->has_value())
+      return;
+    if (auto when = daemon::parse_last_backup((*entry)->value))
+      state_.set_cluster_last_backup(*when);
+  }
+
+  const config::Config& config_;
+  ops::BackupOptions options_;
+  daemon::State& state_;
+  Shutdown& shutdown_;
+  std::unique_ptr<daemon::LeaderLock> lock_;
+  std::optional<ops::RetentionPolicy> retention_;
+};
+
+Result<std::unique_ptr<daemon::LeaderLock>> make_lock(const config::Config& config,
+                                                      const std::string& host) {
+  if (!config.boolean("lock"))
+    return std::unique_ptr<daemon::LeaderLock>();
+  auto ttl = config.duration("lock-ttl");
+  if (ttl < std::chrono::seconds(10) || ttl > std::chrono::hours(24)) {
+    return Error(ErrorKind::invalid_argument,
+                 fmt::format("lock-ttl: {}s is outside Consul's range for a session TTL (10s to "
+                             "24h)",
+                             ttl.count()));
+  }
+  CSNAP_ASSIGN_OR_RETURN(auto consul, connect_consul(config));
+  CSNAP_ASSIGN_OR_RETURN(auto renewer, connect_consul(config));
+  daemon::LeaderLockOptions options;
+  options.key = config.string("lock-key");
+  options.ttl = ttl;
+  options.lock_delay = config.duration("lock-delay");
+  options.holder =
+      fmt::format(R"({{"host":"{}","pid":{},"version":"{}"}})", host, ::getpid(), tool_version);
+  return std::make_unique<daemon::LeaderLock>(std::move(consul), std::move(renewer),
+                                              std::move(options));
+}
+
+// GET /v1/backups: the backups in the storage, newest first (a storage of its own: this runs on
+// a server thread).
+Result<std::string> list_backups_json(const config::Config& config, const std::string& prefix) {
+  CSNAP_ASSIGN_OR_RETURN(auto storage, open_storage(config));
+  auto listed_prefix = prefix.empty() || prefix.ends_with('/') ? prefix : prefix + "/";
+  CSNAP_ASSIGN_OR_RETURN(auto objects, storage->list(listed_prefix));
+  nlohmann::json backups = nlohmann::json::array();
+  for (const auto& object : objects) {
+    auto time = ops::backup_time_from_key(object.key);
+    if (!time)
+      continue;
+    backups.push_back({{"key", object.key}, {"size", object.size}, {"time", *time}});
+  }
+  std::sort(backups.begin(), backups.end(), [](const auto& a, const auto& b) {
+    return a["time"].template get<std::int64_t>() > b["time"].template get<std::int64_t>();
+  });
+  return nlohmann::json{{"storage", storage->describe()}, {"backups", backups}}.dump();
+}
+
+// Waits for SIGINT or SIGTERM (blocked in every thread).
+int wait_for_signal(const sigset_t& signals) {
+  while (true) {
+    int signal = 0;
+    if (::sigwait(&signals, &signal) == 0)
+      return signal;
+  }
+}
+
+}  // namespace
+
+Status run_daemon(const config::Config& config, const ops::BackupOptions& options) {
+  // Blocked before any thread starts, so that every thread inherits the mask and only
+  // wait_for_signal sees these.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  ::pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  const std::string host = options.hostname.empty() ? ops::local_hostname() : options.hostname;
+  CSNAP_ASSIGN_OR_RETURN(auto retention, retention_policy(config));
+  CSNAP_ASSIGN_OR_RETURN(auto lock, make_lock(config, host));
+  daemon::State state(tool_version, lock != nullptr);
+
+  std::unique_ptr<daemon::HttpServer> server;
+  auto http_addr = config.string("http-addr");
+  if (http_addr != "off" && !http_addr.empty()) {
+    daemon::HttpServerOptions server_options;
+    server_options.health_max_age = config.duration("health-max-age");
+    server_options.list_backups = [&config, prefix = options.key_prefix] {
+      return list_backups_json(config, prefix);
+    };
+    CSNAP_ASSIGN_OR_RETURN(server, daemon::HttpServer::start(http_addr, state, server_options));
+    log::info("Serving /health, /metrics, /v1/status and /v1/backups on http://{}",
+              server->address());
+  }
+
+  std::optional<daemon::ServiceRegistration> registration;
+  std::unique_ptr<consul::Client> agent;
+  if (config.boolean("register-service")) {
+    if (!server) {
+      return Error(ErrorKind::invalid_argument,
+                   "--register-service needs the HTTP server for its check: set --http-addr");
+    }
+    CSNAP_ASSIGN_OR_RETURN(agent, connect_consul(config));
+    registration =
+        daemon::make_registration(config.string("service-name"), host, http_addr, server->port());
+    CSNAP_TRY(daemon::register_service(*agent, *registration));
+    log::info("Registered service {} (id {}) with a check on {}", registration->name,
+              registration->id, registration->check_url);
+  }
+
+  log::debug("Backup starting on interval: {}s", config.duration("interval").count());
+  Shutdown shutdown;
+  BackupLoop loop(config, options, state, shutdown, std::move(lock), std::move(retention));
+  std::thread worker([&loop] { loop.run(); });
+
+  int signal = wait_for_signal(signals);
+  auto grace = config.duration("shutdown-grace");
+  log::info("Received signal {}, stopping (a backup in flight has {}s to finish)", signal,
+            grace.count());
+  shutdown.request(grace);
+  worker.join();
+
+  if (registration) {
+    auto done = daemon::deregister_service(*agent, *registration);
+    if (!done.ok())
+      log::warn("{}", done.error().message());
+  }
+  if (server)
+    server->stop();
+  log::info("Stopped");
+  return {};
+}
+
+}  // namespace csnap::cli

@@ -1,0 +1,320 @@
+// The daemon against a real Consul: the leader lock with two daemons (and a takeover after
+// kill -9), /health and /metrics through a Consul outage, --register-service with the agent's own
+// check, and SIGTERM during a large backup. Everything is checked from outside: curl against
+// Consul and against the daemon's HTTP server, the files in the backup folder, the process exit.
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <set>
+#include <string>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "cli_test.hpp"
+#include "daemon_process.hpp"
+#include "test_data.hpp"
+#include "util/base64.hpp"
+
+namespace csnap::testing {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+class DaemonHaTest : public CliTest {
+ protected:
+  // The daemon's HTTP base URL, from its log line "Serving ... on http://127.0.0.1:PORT".
+  std::string http_url(const Daemon& daemon) {
+    static const std::regex served(R"(Serving /health\S*.* on (http://127\.0\.0\.1:\d+))");
+    std::string url;
+    eventually(30s, [&] {
+      std::smatch match;
+      auto log = daemon.log();
+      if (std::regex_search(log, match, served))
+        url = match[1];
+      return !url.empty();
+    });
+    EXPECT_FALSE(url.empty()) << "no 'Serving' line in the log:\n" << daemon.log();
+    return url;
+  }
+
+  CurlResult get(const std::string& url) {
+    auto result = curl({url});
+    if (!result.ok())
+      return {};
+    return *result;
+  }
+
+  std::string consul_url(const std::string& path) const {
+    return "http://" + agent_->http_address() + path;
+  }
+
+  // Host names (the part before ".consul.snapshot.") of the backups in the folder.
+  std::multiset<std::string> backup_hosts() const {
+    std::multiset<std::string> hosts;
+    for (const auto& file : backup_files()) {
+      auto name = file.filename().string();
+      hosts.insert(name.substr(0, name.find(".consul.snapshot.")));
+    }
+    return hosts;
+  }
+
+  // The value of a metric line that starts with `name` (labels included), if present.
+  static std::optional<double> metric(const std::string& text, const std::string& name) {
+    std::istringstream lines(text);
+    std::string line;
+    while (std::getline(lines, line)) {
+      if (line.rfind(name + " ", 0) == 0)
+        return std::stod(line.substr(name.size() + 1));
+    }
+    return std::nullopt;
+  }
+
+  // The sum of every sample of metric family `name` (any labels).
+  static double metric_sum(const std::string& text, const std::string& name) {
+    std::istringstream lines(text);
+    std::string line;
+    double sum = 0;
+    while (std::getline(lines, line)) {
+      if (line.rfind(name + "{", 0) == 0 || line.rfind(name + " ", 0) == 0)
+        sum += std::stod(line.substr(line.rfind(' ') + 1));
+    }
+    return sum;
+  }
+};
+
+TEST_F(DaemonHaTest, TwoDaemonsElectOneLeaderAndTheOtherTakesOverAfterKill9) {
+  CSNAP_REQUIRE_CONSUL(agent, ConsulAgentOptions{});
+  adopt(std::move(agent));
+  ASSERT_TRUE(agent_->run_cli({"kv", "put", "app/key", "value"}).ok());
+  constexpr int ttl = 10;
+  constexpr int lock_delay = 1;
+  constexpr int interval = 1;
+  auto daemon_env = env();
+  daemon_env["BACKUPINTERVAL"] = std::to_string(interval);
+  daemon_env["CONSUL_SNAPSHOT_LOCK_TTL"] = std::to_string(ttl) + "s";
+  daemon_env["CONSUL_SNAPSHOT_LOCK_DELAY"] = std::to_string(lock_delay) + "s";
+  auto alpha_env = daemon_env;
+  alpha_env["CONSUL_SNAPSHOT_HOSTNAME"] = "alpha";
+  auto beta_env = daemon_env;
+  beta_env["CONSUL_SNAPSHOT_HOSTNAME"] = "beta";
+  auto alpha =
+      std::make_unique<Daemon>(std::vector<std::string>{"backup"}, alpha_env, work_ / "alpha.log");
+  auto beta =
+      std::make_unique<Daemon>(std::vector<std::string>{"backup"}, beta_env, work_ / "beta.log");
+  ASSERT_TRUE(alpha->started() && beta->started());
+  auto alpha_url = http_url(*alpha);
+  auto beta_url = http_url(*beta);
+
+  ASSERT_TRUE(eventually(60s, [&] { return backup_files().size() >= 3; }))
+      << "alpha:\n"
+      << alpha->log() << "\nbeta:\n"
+      << beta->log();
+  auto hosts = backup_hosts();
+  std::set<std::string> writers(hosts.begin(), hosts.end());
+  ASSERT_EQ(writers.size(), 1u) << "both daemons wrote backups";
+  const std::string leader = *writers.begin();
+  const std::string follower = leader == "alpha" ? "beta" : "alpha";
+  auto& leader_daemon = leader == "alpha" ? alpha : beta;
+  const auto& follower_url = leader == "alpha" ? beta_url : alpha_url;
+  const auto& leader_url = leader == "alpha" ? alpha_url : beta_url;
+
+  // The lock key holds the leader's session, and names the leader.
+  auto lock = get(consul_url("/v1/kv/service/consul-snapshot/leader"));
+  ASSERT_EQ(lock.status, 200) << lock.body;
+  auto entry = json::parse(lock.body).at(0);
+  ASSERT_TRUE(entry.contains("Session")) << lock.body;
+  auto session = entry["Session"].get<std::string>();
+  auto value = base64::decode(entry["Value"].get<std::string>());
+  ASSERT_TRUE(value.has_value());
+  EXPECT_EQ(json::parse(*value).at("host"), leader) << *value;
+  auto info = get(consul_url("/v1/session/info/" + session));
+  ASSERT_EQ(info.status, 200);
+  EXPECT_EQ(json::parse(info.body).at(0).at("Name"), "consul-snapshot") << info.body;
+  EXPECT_EQ(json::parse(info.body).at(0).at("TTL"), "10s") << info.body;
+
+  // Each daemon says whether it leads; the follower's health reflects the leader's backups.
+  EXPECT_EQ(metric(get(leader_url + "/metrics").body, "consul_snapshot_is_leader"), 1.0);
+  EXPECT_EQ(metric(get(follower_url + "/metrics").body, "consul_snapshot_is_leader"), 0.0);
+  EXPECT_TRUE(eventually(10s, [&] {
+    auto health = get(follower_url + "/health");
+    return health.status == 200 && health.body.find("Last backup") != std::string::npos;
+  })) << get(follower_url + "/health").body;
+
+  leader_daemon->signal(SIGKILL);
+  const auto killed = std::chrono::steady_clock::now();
+  ASSERT_TRUE(leader_daemon->wait(10s).has_value());
+  // Consul expires the dead leader's session within twice its TTL; the lock-delay follows; the
+  // follower tries every interval. A few seconds more for the backup itself.
+  const auto bound = std::chrono::seconds(2 * ttl + lock_delay + interval);
+  EXPECT_TRUE(eventually(bound + 10s, [&] { return backup_hosts().count(follower) > 0; }))
+      << "no takeover; follower log:\n"
+      << (leader == "alpha" ? beta : alpha)->log();
+  auto took =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - killed);
+  std::cout << "takeover after kill -9: " << took.count() << " s (bound " << bound.count()
+            << " s + the backup)\n";
+  auto new_lock = get(consul_url("/v1/kv/service/consul-snapshot/leader"));
+  auto new_entry = json::parse(new_lock.body).at(0);
+  EXPECT_NE(new_entry.value("Session", ""), session);
+  EXPECT_EQ(json::parse(*base64::decode(new_entry["Value"].get<std::string>())).at("host"),
+            follower);
+
+  auto& survivor = leader == "alpha" ? beta : alpha;
+  survivor->signal(SIGTERM);
+  auto code = survivor->wait(30s);
+  ASSERT_TRUE(code.has_value()) << survivor->log();
+  EXPECT_EQ(*code, 0) << survivor->log();
+  // A clean stop releases the lock: the key has no session any more.
+  auto released = json::parse(get(consul_url("/v1/kv/service/consul-snapshot/leader")).body);
+  EXPECT_FALSE(released.at(0).contains("Session")) << released.dump();
+}
+
+TEST_F(DaemonHaTest, HealthAndMetricsFollowBackupsThroughAConsulOutage) {
+  CSNAP_REQUIRE_CONSUL(agent, ConsulAgentOptions{});
+  adopt(std::move(agent));
+  ASSERT_TRUE(agent_->run_cli({"kv", "put", "app/key", "value"}).ok());
+  auto daemon_env = env();
+  daemon_env["BACKUPINTERVAL"] = "2";
+  daemon_env["CONSUL_SNAPSHOT_HEALTH_MAX_AGE"] = "5s";
+  daemon_env["CONSUL_SNAPSHOT_LOCK_TTL"] = "10s";
+  daemon_env["CONSUL_SNAPSHOT_LOCK_DELAY"] = "1s";
+  Daemon daemon({"backup"}, daemon_env, work_ / "daemon.log");
+  ASSERT_TRUE(daemon.started());
+  auto url = http_url(daemon);
+  ASSERT_TRUE(eventually(30s, [&] {
+    auto health = get(url + "/health");
+    return health.status == 200 && health.body.rfind("Last backup ", 0) == 0;
+  })) << daemon.log();
+
+  agent_->stop();
+  // Three intervals and more without Consul: /health turns 500 once the last backup is older
+  // than the maximum age, the failures are counted, the daemon keeps running.
+  EXPECT_TRUE(eventually(60s, [&] { return get(url + "/health").status == 500; }))
+      << get(url + "/health").body;
+  EXPECT_TRUE(eventually(60s, [&] {
+    return metric_sum(get(url + "/metrics").body, "consul_snapshot_backup_failures_total") >= 3;
+  })) << get(url + "/metrics").body;
+  auto unhealthy = get(url + "/health");
+  EXPECT_EQ(unhealthy.status, 500);
+  EXPECT_NE(unhealthy.body.find("older than"), std::string::npos) << unhealthy.body;
+  EXPECT_FALSE(daemon.wait(0ms).has_value()) << "the daemon exited:\n" << daemon.log();
+
+  ASSERT_TRUE(agent_->restart().ok());
+  // Back to 200 after the next backup (the restarted dev agent lost the old session).
+  EXPECT_TRUE(eventually(90s, [&] { return get(url + "/health").status == 200; }))
+      << get(url + "/health").body << "\n"
+      << daemon.log();
+  auto status = json::parse(get(url + "/v1/status").body);
+  EXPECT_EQ(status.value("leader", false), true) << status.dump();
+  EXPECT_GE(status.value("failures_total", 0), 3) << status.dump();
+  EXPECT_GE(status.value("successes", 0), 2) << status.dump();
+  auto backups = json::parse(get(url + "/v1/backups").body);
+  EXPECT_EQ(backups.at("backups").size(), backup_files().size()) << backups.dump();
+
+  daemon.signal(SIGTERM);
+  auto code = daemon.wait(30s);
+  ASSERT_TRUE(code.has_value()) << daemon.log();
+  EXPECT_EQ(*code, 0) << daemon.log();
+}
+
+TEST_F(DaemonHaTest, RegisteredServiceCheckPassesThenGoesCriticalWhenBackupsAreStale) {
+  CSNAP_REQUIRE_CONSUL(agent, ConsulAgentOptions{});
+  adopt(std::move(agent));
+  auto daemon_env = env();
+  daemon_env["BACKUPINTERVAL"] = "1h";  // one backup at start, then stale after the max age
+  // Longer than the check's 10 s interval (Consul runs the first check within one interval).
+  daemon_env["CONSUL_SNAPSHOT_HEALTH_MAX_AGE"] = "15s";
+  Daemon daemon({"backup", "--register-service"}, daemon_env, work_ / "daemon.log");
+  ASSERT_TRUE(daemon.started());
+  http_url(daemon);
+
+  auto check_status = [&]() -> std::string {
+    auto checks = get(consul_url("/v1/agent/checks"));
+    if (checks.status != 200)
+      return "";
+    auto parsed = json::parse(checks.body);
+    for (const auto& [id, check] : parsed.items()) {
+      if (check.value("ServiceName", "") == "consul-snapshot")
+        return check.value("Status", "");
+    }
+    return "";
+  };
+  EXPECT_TRUE(eventually(40s, [&] { return check_status() == "passing"; }))
+      << check_status() << "\n"
+      << daemon.log();
+  EXPECT_TRUE(eventually(60s, [&] { return check_status() == "critical"; }))
+      << check_status() << "\n"
+      << daemon.log();
+
+  daemon.signal(SIGTERM);
+  auto code = daemon.wait(30s);
+  ASSERT_TRUE(code.has_value()) << daemon.log();
+  EXPECT_EQ(*code, 0) << daemon.log();
+  auto services = get(consul_url("/v1/agent/services"));
+  EXPECT_EQ(services.body.find("consul-snapshot"), std::string::npos)
+      << "still registered after shutdown: " << services.body;
+}
+
+TEST_F(DaemonHaTest, SigtermDuringALargeBackupAbortsAfterTheGraceOrFinishesWithinIt) {
+  CSNAP_REQUIRE_CONSUL(agent, ConsulAgentOptions{});
+  adopt(std::move(agent));
+  // About 300 MB of values, loaded with Consul's own CLI.
+  json entries = json::array();
+  for (int i = 0; i < 3000; ++i) {
+    entries.push_back({{"key", "big/" + std::to_string(i)},
+                       {"flags", 0},
+                       {"value", base64::encode(test_common::random_bytes(
+                                     100 * 1024, static_cast<unsigned>(i)))}});
+  }
+  auto import_file = work_ / "import.json";
+  std::ofstream(import_file) << entries.dump();
+  entries = nullptr;
+  auto imported = agent_->run_cli({"kv", "import", "@" + import_file.string()});
+  ASSERT_TRUE(imported.ok()) << imported.error().message();
+
+  auto started = [](const Daemon& daemon) {
+    return daemon.log().find("Listing keys from consul") != std::string::npos;
+  };
+  auto daemon_env = env();
+  daemon_env["BACKUPINTERVAL"] = "1h";
+
+  {  // A grace too short for the backup: it is abandoned, nothing is left.
+    auto short_env = daemon_env;
+    short_env["CONSUL_SNAPSHOT_SHUTDOWN_GRACE"] = "1s";
+    Daemon daemon({"backup"}, short_env, work_ / "short.log");
+    ASSERT_TRUE(daemon.started());
+    ASSERT_TRUE(eventually(60s, [&] { return started(daemon); })) << daemon.log();
+    daemon.signal(SIGTERM);
+    auto code = daemon.wait(60s);
+    ASSERT_TRUE(code.has_value()) << daemon.log();
+    EXPECT_EQ(*code, 0) << daemon.log();
+    EXPECT_NE(daemon.log().find("backup abandoned"), std::string::npos) << daemon.log();
+    EXPECT_TRUE(backup_files().empty()) << "a partial backup was left";
+    EXPECT_TRUE(fs::is_empty(work_ / "tmp")) << "temporary files were left behind";
+  }
+  {  // A long grace: the backup in flight finishes, whole, and then the daemon exits.
+    auto long_env = daemon_env;
+    long_env["CONSUL_SNAPSHOT_SHUTDOWN_GRACE"] = "5m";
+    Daemon daemon({"backup"}, long_env, work_ / "long.log");
+    ASSERT_TRUE(daemon.started());
+    ASSERT_TRUE(eventually(60s, [&] { return started(daemon); })) << daemon.log();
+    daemon.signal(SIGTERM);
+    auto code = daemon.wait(300s);
+    ASSERT_TRUE(code.has_value()) << daemon.log();
+    EXPECT_EQ(*code, 0) << daemon.log();
+    auto files = backup_files();
+    ASSERT_EQ(files.size(), 1u) << daemon.log();
+    auto inspected = run_tool({"inspect", files[0].string()}, env());
+    EXPECT_EQ(inspected.exit_code, 0) << inspected.all();
+    // The 3000 keys and the leader lock key.
+    EXPECT_NE(inspected.all().find("3001 ("), std::string::npos) << inspected.all();
+  }
+}
+
+}  // namespace
+}  // namespace csnap::testing

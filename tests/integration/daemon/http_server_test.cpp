@@ -1,0 +1,498 @@
+// The daemon's HTTP server on a real socket, checked from outside with the curl CLI, promtool and
+// a real Prometheus server that scrapes it. Waits poll with deadlines; nothing sleeps to
+// synchronise.
+
+#include "daemon/http_server.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <optional>
+#include <thread>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <spawn.h>
+#include <unistd.h>
+
+#include "consul_agent.hpp"  // run_process, curl, free_port, stop_process, running_in_ci
+
+extern char** environ;
+
+namespace csnap::daemon {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+using csnap::testing::curl;
+using csnap::testing::run_process;
+
+// Polls `condition` every 100 ms until it holds or `timeout` passes.
+bool eventually(std::chrono::milliseconds timeout, const std::function<bool()>& condition) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (condition())
+      return true;
+    std::this_thread::sleep_for(100ms);
+  }
+  return condition();
+}
+
+std::optional<fs::path> find_in_path(const std::string& name) {
+  const char* path = std::getenv("PATH");
+  std::string_view rest = path ? path : "/usr/local/bin:/usr/bin:/bin";
+  while (!rest.empty()) {
+    auto colon = rest.find(':');
+    fs::path candidate = fs::path(std::string(rest.substr(0, colon))) / name;
+    if (::access(candidate.c_str(), X_OK) == 0)
+      return candidate;
+    if (colon == std::string_view::npos)
+      break;
+    rest.remove_prefix(colon + 1);
+  }
+  return std::nullopt;
+}
+
+// Puts the path of `tool` into `variable`; fails under CI=true, else skips, when it is missing.
+#define REQUIRE_PROMETHEUS_TOOL(variable, tool)                                           \
+  auto variable = find_in_path(tool);                                                     \
+  if (!variable) {                                                                        \
+    if (::csnap::testing::running_in_ci())                                                \
+      FAIL() << tool << " not found (CI=true): install with: apt-get install prometheus"; \
+    GTEST_SKIP() << tool << " not found: install with: apt-get install prometheus";       \
+  }
+
+std::unique_ptr<HttpServer> start_server(const State& state, HttpServerOptions options = {},
+                                         std::string_view address = "127.0.0.1:0") {
+  auto server = HttpServer::start(address, state, std::move(options));
+  EXPECT_TRUE(server.ok()) << server.error().message();
+  return server.ok() ? std::move(server).value() : nullptr;
+}
+
+std::string url(const HttpServer& server, std::string_view path) {
+  return fmt::format("http://127.0.0.1:{}{}", server.port(), path);
+}
+
+// The response headers of `method url`, lower-cased names, as one string.
+std::string headers_of(const std::string& method, const std::string& target) {
+  auto result = run_process({"curl", "-sS", "-o", "/dev/null", "-D", "-", "-X", method, target});
+  EXPECT_TRUE(result.ok() && result->exit_code == 0);
+  std::string text = result.ok() ? result->out : "";
+  for (char& c : text)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return text;
+}
+
+BackupOutcome outcome(Clock::time_point finished, std::uint64_t size) {
+  BackupOutcome result;
+  result.started = finished - 2s;
+  result.finished = finished;
+  result.key = "backups/2027/1/15/host.consul.snapshot.1.tar.zst";
+  result.size_bytes = size;
+  result.entries = {{"kv", 1234}, {"acl_tokens", 5}};
+  return result;
+}
+
+int thread_count() {
+  int count = 0;
+  if (DIR* tasks = ::opendir("/proc/self/task")) {
+    while (dirent* entry = ::readdir(tasks))
+      count += entry->d_name[0] != '.';
+    ::closedir(tasks);
+  }
+  return count;
+}
+
+// This process's resident set size in KiB (VmRSS of /proc/self/status).
+long resident_kib() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line))
+    if (line.rfind("VmRSS:", 0) == 0)
+      return std::stol(line.substr(6));
+  return -1;
+}
+
+bool ipv6_loopback_available() {
+  std::ifstream interfaces("/proc/net/if_inet6");
+  std::string line;
+  while (std::getline(interfaces, line))
+    if (line.rfind("00000000000000000000000000000001", 0) == 0)
+      return true;
+  return false;
+}
+
+TEST(DaemonHttp, HealthFollowsTheState) {
+  State state("0.1.0", true);
+  auto server = start_server(state, {.health_max_age = 60s, .list_backups = {}});
+  ASSERT_TRUE(server);
+
+  // Startup grace: nothing has failed and the daemon is younger than the maximum age.
+  auto health = curl({url(*server, "/health")});
+  ASSERT_TRUE(health.ok()) << health.error().message();
+  EXPECT_EQ(health->status, 200);
+  EXPECT_EQ(health->body.rfind("No backup yet; started ", 0), 0u) << health->body;
+
+  state.attempt_started(Clock::now());
+  state.failed("consul", "reading the KV store: connection refused", 1s);
+  health = curl({url(*server, "/health")});
+  ASSERT_TRUE(health.ok());
+  EXPECT_EQ(health->status, 500);
+  EXPECT_EQ(health->body, "No backup yet; last error: reading the KV store: connection refused");
+
+  // A backup that finished two minutes ago is older than the maximum age of 60 s.
+  state.succeeded(outcome(Clock::now() - 120s, 100));
+  health = curl({url(*server, "/health")});
+  ASSERT_TRUE(health.ok());
+  EXPECT_EQ(health->status, 500);
+  EXPECT_NE(health->body.find(" seconds ago, older than the maximum age of 60 seconds"),
+            std::string::npos)
+      << health->body;
+
+  // Another replica's backup, through the lastbackup key, makes this one healthy too.
+  state.set_cluster_last_backup(Clock::now());
+  health = curl({url(*server, "/health")});
+  ASSERT_TRUE(health.ok());
+  EXPECT_EQ(health->status, 200);
+  EXPECT_TRUE(health->body == "Last backup 0 seconds ago" ||
+              health->body == "Last backup 1 seconds ago")
+      << health->body;
+
+  EXPECT_NE(headers_of("GET", url(*server, "/health")).find("content-type: text/plain"),
+            std::string::npos);
+}
+
+TEST(DaemonHttp, MetricsAndStatus) {
+  State state("0.1.0", true);
+  state.set_leader(true);
+  state.attempt_started(Clock::now());
+  state.succeeded(outcome(Clock::now(), 424242));
+  state.failed("storage", "uploading: 503 Slow Down", 1500ms);
+  auto server = start_server(state);
+  ASSERT_TRUE(server);
+
+  auto metrics = curl({url(*server, "/metrics")});
+  ASSERT_TRUE(metrics.ok()) << metrics.error().message();
+  EXPECT_EQ(metrics->status, 200);
+  EXPECT_NE(metrics->body.find("\nconsul_snapshot_last_size_bytes 424242\n"), std::string::npos)
+      << metrics->body;
+  EXPECT_NE(metrics->body.find("\nconsul_snapshot_backup_failures_total{cause=\"storage\"} 1\n"),
+            std::string::npos)
+      << metrics->body;
+  EXPECT_NE(metrics->body.find("\nconsul_snapshot_is_leader 1\n"), std::string::npos);
+  EXPECT_NE(headers_of("GET", url(*server, "/metrics"))
+                .find("content-type: text/plain; version=0.0.4; charset=utf-8"),
+            std::string::npos);
+
+  auto status = curl({url(*server, "/v1/status")});
+  ASSERT_TRUE(status.ok());
+  EXPECT_EQ(status->status, 200);
+  auto json = nlohmann::json::parse(status->body);
+  EXPECT_EQ(json["leader"], true);
+  EXPECT_EQ(json["version"], "0.1.0");
+  EXPECT_EQ(json["last_success"]["size_bytes"], 424242);
+  EXPECT_EQ(json["last_success"]["entries"]["kv"], 1234);
+  EXPECT_EQ(json["last_error"], "uploading: 503 Slow Down");
+  EXPECT_EQ(json["failures"]["storage"], 1);
+  EXPECT_EQ(json["successes"], 1);
+  EXPECT_EQ(json["health"]["status"], 200);
+  EXPECT_EQ(json["last_duration_seconds"], 1.5);
+  EXPECT_NE(headers_of("GET", url(*server, "/v1/status")).find("content-type: application/json"),
+            std::string::npos);
+}
+
+TEST(DaemonHttp, UnknownPathsAndMethods) {
+  State state("0.1.0", false);
+  auto server = start_server(state);
+  ASSERT_TRUE(server);
+
+  for (const char* path : {"/", "/nope", "/health/x", "/v1/backups", "/metricsx"}) {
+    auto answer = curl({url(*server, path)});
+    ASSERT_TRUE(answer.ok());
+    EXPECT_EQ(answer->status, 404) << path;
+  }
+  for (const char* method : {"POST", "PUT", "DELETE", "PATCH", "OPTIONS"}) {
+    auto answer = curl({"-X", method, url(*server, "/health")});
+    ASSERT_TRUE(answer.ok());
+    EXPECT_EQ(answer->status, 405) << method;
+    EXPECT_NE(headers_of(method, url(*server, "/metrics")).find("allow: get, head"),
+              std::string::npos)
+        << method;
+  }
+  auto head = run_process(
+      {"curl", "-sS", "-I", "-o", "/dev/null", "-w", "%{http_code}", url(*server, "/health")});
+  ASSERT_TRUE(head.ok());
+  EXPECT_EQ(head->out, "200");
+  auto query = curl({url(*server, "/health?verbose=1")});
+  ASSERT_TRUE(query.ok());
+  EXPECT_EQ(query->status, 200);
+}
+
+TEST(DaemonHttp, BackupsListWhenTheDaemonProvidesIt) {
+  State state("0.1.0", false);
+  std::atomic<bool> fail = false;  // read on a server thread
+  HttpServerOptions options;
+  options.list_backups = [&fail]() -> Result<std::string> {
+    if (fail)
+      return Error(ErrorKind::transient, "listing backups/: 503 Slow Down");
+    return std::string(R"({"backups":[{"key":"backups/a.tar.zst"}]})");
+  };
+  auto server = start_server(state, std::move(options));
+  ASSERT_TRUE(server);
+
+  auto answer = curl({url(*server, "/v1/backups")});
+  ASSERT_TRUE(answer.ok());
+  EXPECT_EQ(answer->status, 200);
+  EXPECT_EQ(nlohmann::json::parse(answer->body)["backups"][0]["key"], "backups/a.tar.zst");
+
+  fail = true;
+  answer = curl({url(*server, "/v1/backups")});
+  ASSERT_TRUE(answer.ok());
+  EXPECT_EQ(answer->status, 500);
+  EXPECT_EQ(nlohmann::json::parse(answer->body)["error"], "listing backups/: 503 Slow Down");
+}
+
+TEST(DaemonHttp, AddressForms) {
+  State state("0.1.0", false);
+
+  auto any = start_server(state, {}, ":0");
+  ASSERT_TRUE(any);
+  auto answer = curl({fmt::format("http://127.0.0.1:{}/health", any->port())});
+  ASSERT_TRUE(answer.ok()) << answer.error().message();
+  EXPECT_EQ(answer->status, 200);
+  if (ipv6_loopback_available()) {
+    EXPECT_EQ(any->address(), fmt::format("[::]:{}", any->port()));
+    answer = curl({"-g", fmt::format("http://[::1]:{}/health", any->port())});
+    ASSERT_TRUE(answer.ok()) << answer.error().message();
+    EXPECT_EQ(answer->status, 200);
+
+    auto v6 = start_server(state, {}, "[::1]:0");
+    ASSERT_TRUE(v6);
+    EXPECT_EQ(v6->address(), fmt::format("[::1]:{}", v6->port()));
+    answer = curl({"-g", fmt::format("http://[::1]:{}/health", v6->port())});
+    ASSERT_TRUE(answer.ok()) << answer.error().message();
+    EXPECT_EQ(answer->status, 200);
+    // Loopback IPv6 only: IPv4 is refused.
+    auto refused = run_process({"curl", "-sS", fmt::format("http://127.0.0.1:{}/", v6->port())});
+    ASSERT_TRUE(refused.ok());
+    EXPECT_EQ(refused->exit_code, 7) << refused->err;
+  } else {
+    EXPECT_EQ(any->address(), fmt::format("0.0.0.0:{}", any->port()));
+  }
+
+  auto port = csnap::testing::free_port();
+  ASSERT_TRUE(port.ok());
+  auto fixed = start_server(state, {}, fmt::format("127.0.0.1:{}", *port));
+  ASSERT_TRUE(fixed);
+  EXPECT_EQ(fixed->port(), *port);
+  EXPECT_EQ(fixed->address(), fmt::format("127.0.0.1:{}", *port));
+}
+
+TEST(DaemonHttp, ABusyPortIsAClearError) {
+  State state("0.1.0", false);
+  auto first = start_server(state);
+  ASSERT_TRUE(first);
+  std::string address = fmt::format("127.0.0.1:{}", first->port());
+
+  auto second = HttpServer::start(address, state);
+  ASSERT_FALSE(second.ok()) << "a second server bound " << address;
+  EXPECT_EQ(second.error().kind(), ErrorKind::unavailable);
+  EXPECT_NE(second.error().message().find("--http-addr " + address), std::string::npos)
+      << second.error().message();
+  EXPECT_NE(second.error().message().find("in use"), std::string::npos) << second.error().message();
+
+  // ":port" (every interface) conflicts with it too.
+  auto wildcard = HttpServer::start(fmt::format(":{}", first->port()), state);
+  EXPECT_FALSE(wildcard.ok());
+
+  // The first server still answers.
+  auto answer = curl({url(*first, "/health")});
+  ASSERT_TRUE(answer.ok());
+  EXPECT_EQ(answer->status, 200);
+
+  auto not_local = HttpServer::start("192.0.2.1:5001", state);  // TEST-NET-1
+  ASSERT_FALSE(not_local.ok());
+  EXPECT_NE(not_local.error().message().find("--http-addr 192.0.2.1:5001: cannot listen"),
+            std::string::npos)
+      << not_local.error().message();
+
+  auto malformed = HttpServer::start("5001", state);
+  ASSERT_FALSE(malformed.ok());
+  EXPECT_EQ(malformed.error().kind(), ErrorKind::invalid_argument);
+}
+
+TEST(DaemonHttp, StopsCleanlyAndUsesFewThreads) {
+  State state("0.1.0", false);
+  int before = thread_count();
+  long rss_before = resident_kib();
+  auto server = start_server(state);
+  ASSERT_TRUE(server);
+  EXPECT_LE(thread_count() - before, 3) << "a listener and two workers at most";
+  // Several requests on one keep-alive connection.
+  for (int i = 0; i < 20; ++i) {
+    auto answer =
+        curl({url(*server, "/health"), url(*server, "/metrics"), url(*server, "/v1/status")});
+    ASSERT_TRUE(answer.ok());
+  }
+  // The server's share of an idle daemon's memory: its threads' stacks as touched, its buffers.
+  // (AddressSanitizer's shadow memory and quarantine make the number meaningless there.)
+  long growth = resident_kib() - rss_before;
+#ifndef __SANITIZE_ADDRESS__
+  EXPECT_LT(growth, 4 * 1024) << "the server grew the process by " << growth << " KiB";
+#endif
+  RecordProperty("rss_growth_kib", static_cast<int>(growth));
+  std::string target = url(*server, "/health");
+  server->stop();
+  server->stop();  // idempotent
+  EXPECT_EQ(thread_count(), before);
+  auto refused = run_process({"curl", "-sS", target});
+  ASSERT_TRUE(refused.ok());
+  EXPECT_EQ(refused->exit_code, 7) << "still listening after stop(): " << refused->out;
+
+  // Start and stop at once, many times: stop() never hangs on a listener that has not started.
+  for (int i = 0; i < 50; ++i) {
+    auto quick = HttpServer::start("127.0.0.1:0", state);
+    ASSERT_TRUE(quick.ok()) << quick.error().message();
+  }
+  EXPECT_EQ(thread_count(), before);
+}
+
+TEST(DaemonHttp, PromtoolAcceptsTheMetrics) {
+  REQUIRE_PROMETHEUS_TOOL(promtool, "promtool");
+  State fresh("0.1.0", true);
+  State busy("0.1.0", true);
+  busy.set_leader(true);
+  busy.attempt_started(Clock::now());
+  busy.succeeded(outcome(Clock::now(), 4096));
+  busy.failed("consul", "connection refused", 2s);
+  busy.failed("storage", "503", 2s);
+
+  for (const State* state : {&fresh, &busy}) {
+    auto server = start_server(*state);
+    ASSERT_TRUE(server);
+    auto check =
+        run_process({"bash", "-c",
+                     fmt::format("set -o pipefail; curl -sS --fail '{}' | '{}' check metrics 2>&1",
+                                 url(*server, "/metrics"), promtool->string())});
+    ASSERT_TRUE(check.ok()) << check.error().message();
+    EXPECT_EQ(check->exit_code, 0) << check->out << check->err;
+    EXPECT_EQ(check->out, "") << "promtool complained";
+    EXPECT_EQ(check->err, "");
+  }
+}
+
+// A Prometheus server in its own folder, stopped and removed in the destructor.
+class PrometheusServer {
+ public:
+  PrometheusServer(const fs::path& binary, int target_port) {
+    std::string pattern = (fs::temp_directory_path() / "csnap-prometheus-XXXXXX").string();
+    if (::mkdtemp(pattern.data()) == nullptr)
+      return;
+    directory_ = pattern;
+    auto port = csnap::testing::free_port();
+    if (!port.ok())
+      return;
+    port_ = *port;
+    std::ofstream(directory_ / "prometheus.yml") << fmt::format(
+        "global:\n"
+        "  scrape_interval: 1s\n"
+        "  scrape_timeout: 1s\n"
+        "scrape_configs:\n"
+        "  - job_name: consul_snapshot\n"
+        "    static_configs:\n"
+        "      - targets: ['127.0.0.1:{}']\n",
+        target_port);
+    std::vector<std::string> args = {
+        binary.string(), "--config.file=" + (directory_ / "prometheus.yml").string(),
+        "--storage.tsdb.path=" + (directory_ / "data").string(),
+        fmt::format("--web.listen-address=127.0.0.1:{}", port_), "--log.level=warn"};
+    std::vector<char*> argv;
+    for (auto& arg : args)
+      argv.push_back(arg.data());
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&actions, 1, (directory_ / "log").c_str(),
+                                     O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    posix_spawn_file_actions_adddup2(&actions, 1, 2);
+    if (posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ) != 0)
+      pid_ = -1;
+    posix_spawn_file_actions_destroy(&actions);
+  }
+  ~PrometheusServer() {
+    if (pid_ > 0)
+      csnap::testing::stop_process(pid_, 10s);
+    if (!directory_.empty()) {
+      std::error_code ignored;
+      fs::remove_all(directory_, ignored);
+    }
+  }
+  PrometheusServer(const PrometheusServer&) = delete;
+  PrometheusServer& operator=(const PrometheusServer&) = delete;
+
+  bool started() const { return pid_ > 0; }
+  int port() const { return port_; }
+  std::string log() const {
+    std::ifstream in(directory_ / "log");
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  }
+
+  // The value of the instant query `query` as text, if it has exactly one sample.
+  std::optional<std::string> query(const std::string& query) const {
+    auto answer = curl({"-G", fmt::format("http://127.0.0.1:{}/api/v1/query", port_),
+                        "--data-urlencode", "query=" + query});
+    if (!answer.ok() || answer->status != 200)
+      return std::nullopt;
+    auto json = nlohmann::json::parse(answer->body, nullptr, false);
+    if (json.is_discarded() || json["status"] != "success" || json["data"]["result"].size() != 1)
+      return std::nullopt;
+    return json["data"]["result"][0]["value"][1].get<std::string>();
+  }
+
+ private:
+  fs::path directory_;
+  int port_ = 0;
+  pid_t pid_ = -1;
+};
+
+TEST(DaemonHttp, PrometheusScrapesTheServer) {
+  REQUIRE_PROMETHEUS_TOOL(prometheus_binary, "prometheus");
+  State state("0.1.0", true);
+  state.set_leader(true);
+  state.attempt_started(Clock::now());
+  state.succeeded(outcome(Clock::now(), 987654));
+  state.failed("lock", "session invalidated", 1s);
+  auto server = start_server(state);
+  ASSERT_TRUE(server);
+
+  PrometheusServer prometheus(*prometheus_binary, server->port());
+  ASSERT_TRUE(prometheus.started());
+  std::optional<std::string> size;
+  EXPECT_TRUE(eventually(60s,
+                         [&] {
+                           size = prometheus.query(
+                               "consul_snapshot_last_size_bytes{job=\"consul_snapshot\"}");
+                           return size.has_value();
+                         }))
+      << "Prometheus never scraped the server; its log:\n"
+      << prometheus.log();
+  EXPECT_EQ(size.value_or(""), "987654");
+  EXPECT_EQ(prometheus.query("consul_snapshot_backup_failures_total{cause=\"lock\"}"), "1");
+  EXPECT_EQ(prometheus.query("up{job=\"consul_snapshot\"}"), "1");
+
+  // A change in the state reaches Prometheus on a later scrape.
+  state.succeeded(outcome(Clock::now(), 55));
+  EXPECT_TRUE(eventually(30s, [&] {
+    return prometheus.query("consul_snapshot_last_size_bytes") == std::optional<std::string>("55");
+  })) << prometheus.log();
+}
+
+}  // namespace
+}  // namespace csnap::daemon

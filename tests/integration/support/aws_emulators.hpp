@@ -1,0 +1,119 @@
+#pragma once
+// AWS services for the credential tests, on free loopback ports: moto's server (for STS
+// AssumeRoleWithWebIdentity only) and AWS's EC2 instance metadata emulator
+// (amazon-ec2-metadata-mock, for IMDSv2). Each is stopped and its files removed when the object
+// goes away, and killed when the test process dies.
+
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "consul_agent.hpp"  // running_in_ci, free_port, curl, find_cached_binary
+#include "util/result.hpp"
+
+namespace csnap::testing {
+
+// Starts `argv` (no shell) in `directory` with `env` added to the environment and its output in
+// `log_path`; the child is killed with SIGKILL when this process dies. Returns its pid.
+Result<int> spawn_background(const std::vector<std::string>& argv,
+                             const std::map<std::string, std::string>& env,
+                             const std::filesystem::path& directory,
+                             const std::filesystem::path& log_path);
+
+// $CSNAP_PYTHON, else <cache>/venv/bin/python (scripts/install-py-tools.sh), when it can import
+// moto.server.
+std::optional<std::filesystem::path> find_python_with_moto();
+
+class MotoServer {
+ public:
+  static Result<std::unique_ptr<MotoServer>> start();
+  MotoServer(const MotoServer&) = delete;
+  MotoServer& operator=(const MotoServer&) = delete;
+  ~MotoServer();
+
+  std::string endpoint() const;  // "http://127.0.0.1:PORT"
+  const std::filesystem::path& python() const { return python_; }
+
+ private:
+  MotoServer() = default;
+  std::filesystem::path python_;
+  std::filesystem::path directory_;
+  int pid_ = -1;
+  int port_ = 0;
+};
+
+// $EC2_METADATA_MOCK_BIN, else <cache>/bin/ec2-metadata-mock-v1.13.0
+// (scripts/build-ec2-metadata-mock.sh).
+std::optional<std::filesystem::path> find_ec2_metadata_mock_binary();
+
+struct Ec2MetadataMockOptions {
+  bool imdsv2_only = true;  // refuse requests without a session token (401)
+  std::string config_json;  // its configuration file (-c), watched for changes (-w)
+};
+
+class Ec2MetadataMock {
+ public:
+  static Result<std::unique_ptr<Ec2MetadataMock>> start(Ec2MetadataMockOptions options);
+  Ec2MetadataMock(const Ec2MetadataMock&) = delete;
+  Ec2MetadataMock& operator=(const Ec2MetadataMock&) = delete;
+  ~Ec2MetadataMock();
+
+  std::string endpoint() const;  // "http://127.0.0.1:PORT"
+  // Replaces the configuration file (atomically); the mock reloads it by itself.
+  Status write_config(const std::string& config_json) const;
+  std::string log_text() const;
+
+ private:
+  Ec2MetadataMock() = default;
+  std::filesystem::path directory_;
+  int pid_ = -1;
+  int port_ = 0;
+};
+
+// Configuration for Ec2MetadataMock: the instance's role `role` with these credentials.
+std::string ec2_metadata_mock_config(const std::string& role, const std::string& access_key,
+                                     const std::string& secret_key, const std::string& token,
+                                     std::chrono::system_clock::time_point expiration);
+
+// "2026-11-27T17:00:00Z".
+std::string iso8601_utc(std::chrono::system_clock::time_point time);
+
+}  // namespace csnap::testing
+
+// Starts a MotoServer into `server` (a new variable); skips the test with an install hint when
+// python with moto is missing, but fails under CI=true, and fails when it does not start.
+#define CSNAP_REQUIRE_MOTO(server)                                                          \
+  if (!::csnap::testing::find_python_with_moto()) {                                         \
+    if (::csnap::testing::running_in_ci()) {                                                \
+      FAIL() << "python with moto not found (CI=true): run scripts/install-py-tools.sh or " \
+                "set CSNAP_PYTHON";                                                         \
+    }                                                                                       \
+    GTEST_SKIP() << "python with moto not found: run scripts/install-py-tools.sh or set "   \
+                    "CSNAP_PYTHON";                                                         \
+  }                                                                                         \
+  auto CSNAP_CONCAT(server, _started) = ::csnap::testing::MotoServer::start();              \
+  ASSERT_TRUE(CSNAP_CONCAT(server, _started).ok())                                          \
+      << CSNAP_CONCAT(server, _started).error().message();                                  \
+  auto server = std::move(CSNAP_CONCAT(server, _started)).value()
+
+// Starts an Ec2MetadataMock with `options` into `mock` (a new variable); skips the test with a
+// build hint when the binary is missing, but fails under CI=true, and fails when it won't start.
+#define CSNAP_REQUIRE_EC2_METADATA_MOCK(mock, options)                                           \
+  if (!::csnap::testing::find_ec2_metadata_mock_binary()) {                                      \
+    if (::csnap::testing::running_in_ci()) {                                                     \
+      FAIL() << "ec2-metadata-mock not found (CI=true): run scripts/build-ec2-metadata-mock.sh " \
+                "or set EC2_METADATA_MOCK_BIN";                                                  \
+    }                                                                                            \
+    GTEST_SKIP() << "ec2-metadata-mock not found: run scripts/build-ec2-metadata-mock.sh or "    \
+                    "set EC2_METADATA_MOCK_BIN";                                                 \
+  }                                                                                              \
+  auto CSNAP_CONCAT(mock, _started) = ::csnap::testing::Ec2MetadataMock::start(options);         \
+  ASSERT_TRUE(CSNAP_CONCAT(mock, _started).ok())                                                 \
+      << CSNAP_CONCAT(mock, _started).error().message();                                         \
+  auto mock = std::move(CSNAP_CONCAT(mock, _started)).value()
