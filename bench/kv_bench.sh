@@ -38,11 +38,8 @@ unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY
 [[ -x /usr/bin/time ]] || { echo "kv_bench: /usr/bin/time is missing: apt-get install time" >&2; exit 1; }
 command -v python3 >/dev/null || { echo "kv_bench: python3 is missing" >&2; exit 1; }
 consul="${CONSUL:-$(bash scripts/build-consul.sh)}"
-if [[ ! -x "$tool" ]]; then
-  echo "== building consul-snapshot (Release) in $build_dir" >&2
-  cmake -S "$root" -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCSNAP_BUILD_TESTS=OFF >/dev/null
-  ninja -C "$build_dir" -j"$(nproc)" consul-snapshot >/dev/null
-fi
+source "$root/scripts/lib/bench.sh"
+[[ -x "$tool" ]] || build_release "$root" "$build_dir" consul-snapshot
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/consul-snapshot-kvbench.XXXXXX")"
 agent_pid=""
@@ -103,10 +100,7 @@ measure() {
   local tf="$work/time.$RANDOM" rc=0
   /usr/bin/time -v -o "$tf" "$@" || rc=$?
   local wall rss cpu
-  cpu=$(awk -F': ' '/User time|System time/ { s += $2 } END { printf "%.2f", s }' "$tf")
-  wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {
-      n = split($2, p, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + p[i]; printf "%.2f", s }' "$tf")
-  rss=$(awk -F': ' '/Maximum resident set size/ { printf "%.1f", $2 / 1024 }' "$tf")
+  read_time_v "$tf" wall cpu rss
   rows+=("$name|$keys|$wall|$rss|$rc|$cpu")
   echo "   $name: ${wall} s wall, ${cpu} s CPU, ${rss} MiB, exit $rc" >&2
   return 0

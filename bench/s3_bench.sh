@@ -45,11 +45,8 @@ weed="${WEED_BIN:-$(bash scripts/build-seaweedfs.sh)}"
 python="${CSNAP_PYTHON:-$(bash scripts/install-py-tools.sh)}"
 aws="$(dirname "$python")/aws"
 [[ -x "$aws" ]] || die "awscli is missing next to $python: run scripts/install-py-tools.sh"
-if [[ ! -x "$tool" ]]; then
-  echo "== building csnap_bench_s3_upload (Release) in $build_dir" >&2
-  cmake -S "$root" -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCSNAP_BUILD_TESTS=OFF >/dev/null
-  cmake --build "$build_dir" --target csnap_bench_s3_upload -j"$(nproc)" >/dev/null
-fi
+source "$root/scripts/lib/bench.sh"
+[[ -x "$tool" ]] || build_release "$root" "$build_dir" csnap_bench_s3_upload
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/consul-snapshot-s3bench.XXXXXX")"
 weed_pid=""
@@ -178,12 +175,9 @@ measure() {
     die "$name failed (exit $rc)"
   fi
   local wall rss rate cpu server_cpu inner=""
-  cpu=$(awk -F': ' '/User time|System time/ { s += $2 } END { printf "%.2f", s }' "$tf")
+  read_time_v "$tf" wall cpu rss
   server_cpu=$(awk -v a="$server_before" -v b="$server_after" -v hz="$(getconf CLK_TCK)" \
     'BEGIN { printf "%.2f", (b - a) / hz }')
-  wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {
-      n = split($2, p, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + p[i]; printf "%.2f", s }' "$tf")
-  rss=$(awk -F': ' '/Maximum resident set size/ { printf "%.1f", $2 / 1024 }' "$tf")
   rate=$(awk -v b="$bytes" -v s="$wall" 'BEGIN { printf "%.1f", b / 1048576 / s }')
   if grep -q upload_seconds "$out"; then
     inner=$("$python" -c 'import json,sys; j=json.load(open(sys.argv[1]))

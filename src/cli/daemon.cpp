@@ -159,6 +159,7 @@ class BackupLoop {
     outcome.key = report->key;
     outcome.size_bytes = report->bytes;
     outcome.entries = report->counts;
+    outcome.partial = report->partial;
     state_.succeeded(outcome);
 
     if (retention_)
@@ -295,7 +296,7 @@ Status run_daemon(const config::Config& config, const ops::BackupOptions& option
       return list_backups_json(config, prefix);
     };
     CSNAP_ASSIGN_OR_RETURN(server, daemon::HttpServer::start(http_addr, state, server_options));
-    log::info("Serving /health, /metrics, /v1/status and /v1/backups on http://{}",
+    log::info("Serving /, /health, /metrics, /v1/status and /v1/backups on http://{}",
               server->address());
   }
 

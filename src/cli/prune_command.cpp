@@ -2,7 +2,6 @@
 // why, and what is removed.
 
 #include <chrono>
-#include <ctime>
 #include <functional>
 #include <map>
 #include <string>
@@ -13,6 +12,7 @@
 #include "cli/commands.hpp"
 #include "cli/setup.hpp"
 #include "cli/table.hpp"
+#include "cli/time_text.hpp"
 #include "ops/retention.hpp"
 #include "util/log.hpp"
 
@@ -20,15 +20,6 @@ namespace csnap::cli {
 namespace {
 
 using json = nlohmann::json;
-
-std::string time_text(std::int64_t unix_time) {
-  std::time_t time = unix_time;
-  std::tm utc{};
-  gmtime_r(&time, &utc);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%d %H:%M:%S UTC", &utc);
-  return text;
-}
 
 // The age to two units at most: "3d4h", "2h15m", "40s".
 std::string age_text(std::chrono::seconds age) {

@@ -9,6 +9,7 @@
 #include "cli/commands.hpp"
 #include "cli/setup.hpp"
 #include "cli/table.hpp"
+#include "cli/time_text.hpp"
 #include "ops/encryption.hpp"
 #include "ops/naming.hpp"
 #include "util/log.hpp"
@@ -28,15 +29,6 @@ std::string counts_text(const std::map<std::string, std::uint64_t>& counts) {
     out += fmt::format("{}{} {}", out.empty() ? "" : ", ", count, kind);
   }
   return out.empty() ? "-" : out;
-}
-
-std::string time_text(std::int64_t unix_time) {
-  std::time_t time = unix_time;
-  std::tm utc{};
-  gmtime_r(&time, &utc);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%d %H:%M:%S UTC", &utc);
-  return text;
 }
 
 }  // namespace

@@ -10,7 +10,6 @@
 #include <cerrno>
 #include <charconv>
 #include <cstring>
-#include <ctime>
 #include <thread>
 
 #include <httplib.h>
@@ -19,6 +18,7 @@
 #include <sys/socket.h>
 
 #include "daemon/metrics.hpp"
+#include "daemon/web_page.hpp"
 #include "util/log.hpp"
 
 namespace csnap::daemon {
@@ -36,17 +36,8 @@ Error address_error(std::string_view text, std::string_view problem) {
                            text, problem));
 }
 
-std::string format_time(Clock::time_point time) {
-  std::time_t seconds = Clock::to_time_t(std::chrono::floor<std::chrono::seconds>(time));
-  std::tm utc{};
-  gmtime_r(&seconds, &utc);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
-  return text;
-}
-
 nlohmann::json time_or_null(const std::optional<Clock::time_point>& time) {
-  return time ? nlohmann::json(format_time(*time)) : nlohmann::json(nullptr);
+  return time ? nlohmann::json(format_utc(*time)) : nlohmann::json(nullptr);
 }
 
 std::string join_host_port(const std::string& host, int port) {
@@ -100,7 +91,7 @@ std::string render_status(const Snapshot& snapshot, const HealthAnswer& health,
                           std::chrono::seconds health_max_age, Clock::time_point now) {
   nlohmann::json status;
   status["version"] = snapshot.version;
-  status["started"] = format_time(snapshot.started);
+  status["started"] = format_utc(snapshot.started);
   status["uptime_seconds"] =
       std::chrono::duration_cast<std::chrono::seconds>(now - snapshot.started).count();
   status["leader"] = snapshot.is_leader;
@@ -116,10 +107,11 @@ std::string render_status(const Snapshot& snapshot, const HealthAnswer& health,
         {"key", success.key},
         {"size_bytes", success.size_bytes},
         {"entries", success.entries},
-        {"started", format_time(success.started)},
-        {"finished", format_time(success.finished)},
+        {"started", format_utc(success.started)},
+        {"finished", format_utc(success.finished)},
         {"duration_seconds",
          std::chrono::duration<double>(success.finished - success.started).count()},
+        {"partial", success.partial},
     };
   } else {
     status["last_success"] = nullptr;
@@ -140,6 +132,31 @@ std::string render_status(const Snapshot& snapshot, const HealthAnswer& health,
   }
   status["failures_total"] = failures_total;
   status["failures_in_a_row"] = snapshot.failures_in_a_row;
+  // Oldest first; fields of the other outcome are null.
+  status["history"] = nlohmann::json::array();
+  for (const Attempt& attempt : snapshot.history) {
+    nlohmann::json entry = {
+        {"started", format_utc(attempt.started)},
+        {"duration_seconds", attempt.duration.count()},
+        {"succeeded", attempt.succeeded},
+        {"key", nullptr},
+        {"size_bytes", nullptr},
+        {"entries", nullptr},
+        {"partial", nullptr},
+        {"cause", nullptr},
+        {"error", nullptr},
+    };
+    if (attempt.succeeded) {
+      entry["key"] = attempt.key;
+      entry["size_bytes"] = attempt.size_bytes;
+      entry["entries"] = attempt.entries;
+      entry["partial"] = attempt.partial;
+    } else {
+      entry["cause"] = attempt.cause;
+      entry["error"] = attempt.error;
+    }
+    status["history"].push_back(std::move(entry));
+  }
   // Replacement characters instead of an exception for invalid UTF-8 in an error message.
   return status.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
@@ -170,13 +187,13 @@ void HttpServer::Impl::route() {
               text_content_type);
           return httplib::Server::HandlerResponse::Handled;
         }
-        bool known = request.path == "/health" || request.path == "/metrics" ||
-                     request.path == "/v1/status" ||
+        bool known = request.path == "/" || request.path == "/health" ||
+                     request.path == "/metrics" || request.path == "/v1/status" ||
                      (request.path == "/v1/backups" && options.list_backups);
         if (!known) {
           response.status = 404;
           response.set_content(
-              std::string("not found; this server answers GET /health, /metrics, /v1/status") +
+              std::string("not found; this server answers GET /, /health, /metrics, /v1/status") +
                   (options.list_backups ? ", /v1/backups\n" : "\n"),
               text_content_type);
           return httplib::Server::HandlerResponse::Handled;
@@ -200,6 +217,22 @@ void HttpServer::Impl::route() {
     HealthAnswer health = evaluate_health(snapshot, now, options.health_max_age);
     response.set_content(render_status(snapshot, health, options.health_max_age, now),
                          json_content_type);
+  });
+  server.Get("/", [this](const httplib::Request&, httplib::Response& response) {
+    std::optional<Result<BackupListing>> backups;
+    if (options.list_backups) {
+      Result<std::string> listing = options.list_backups();
+      if (listing.ok())
+        backups = parse_backup_listing(*listing);
+      else
+        backups = Result<BackupListing>(listing.error());
+    }
+    // After listing, which may take a while: the status as of the answer.
+    Snapshot snapshot = state.snapshot();
+    auto now = Clock::now();
+    HealthAnswer health = evaluate_health(snapshot, now, options.health_max_age);
+    response.set_content(render_page(snapshot, health, options.health_max_age, now, backups),
+                         page_content_type);
   });
   server.Get("/v1/backups", [this](const httplib::Request&, httplib::Response& response) {
     Result<std::string> listing = options.list_backups();
@@ -312,7 +345,7 @@ Result<std::unique_ptr<HttpServer>> HttpServer::start(std::string_view address, 
         ErrorKind::internal,
         fmt::format("--http-addr {}: the HTTP server stopped right after it started", address));
   }
-  log::info("HTTP server listening on {} (/health, /metrics, /v1/status)",
+  log::info("HTTP server listening on {} (/, /health, /metrics, /v1/status)",
             join_host_port(raw->host, raw->port));
   return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
 }

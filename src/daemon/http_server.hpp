@@ -1,8 +1,8 @@
 #pragma once
-// The daemon's HTTP server: GET /health (the original tool's health check), GET /metrics
-// (Prometheus text format), GET /v1/status (JSON) and, when the daemon supplies it,
-// GET /v1/backups. Other paths answer 404, other methods 405. Answers are computed from the
-// shared State on every request; the server keeps nothing of its own.
+// The daemon's HTTP server: GET / (a web page for people, see web_page.hpp), GET /health (the
+// original tool's health check), GET /metrics (Prometheus text format), GET /v1/status (JSON)
+// and, when the daemon supplies it, GET /v1/backups. Other paths answer 404, other methods 405.
+// Answers are computed from the shared State on every request; the server keeps nothing of its own.
 
 #include <chrono>
 #include <functional>
@@ -20,8 +20,10 @@ struct HttpServerOptions {
   // /health (and the health parts of /metrics and /v1/status) answers 500 once the last backup is
   // older than this.
   std::chrono::seconds health_max_age{3600};
-  // Answers GET /v1/backups with a JSON document (called on a server thread, so it must be
-  // thread-safe); an error becomes a 500 with the error's message. Unset: /v1/backups is 404.
+  // Answers GET /v1/backups with a JSON document, {"storage": "...", "backups": [{"key", "size",
+  // "time"}...]} newest first (called on a server thread, so it must be thread-safe); an error
+  // becomes a 500 with the error's message. Also lists the backups on GET /. Unset: /v1/backups
+  // is 404 and the page has no list of backups.
   std::function<Result<std::string>()> list_backups;
 };
 

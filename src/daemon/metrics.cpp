@@ -67,6 +67,11 @@ std::string render_metrics(const Snapshot& snapshot, const HealthAnswer& health)
         "Stored size in bytes of the last successful backup; 0 before the first",
         snapshot.last_success ? static_cast<double>(snapshot.last_success->size_bytes) : 0.0);
 
+  gauge(registry, "consul_snapshot_last_backup_partial",
+        "1 when this process's last successful backup is partial (entries the token could not "
+        "read were left out, --allow-partial), else 0",
+        snapshot.last_success && snapshot.last_success->partial ? 1 : 0);
+
   auto& entries = gauge_family(registry, "consul_snapshot_last_entries",
                                "Entries per kind (kv, acl_policies, ...) in the last successful "
                                "backup");

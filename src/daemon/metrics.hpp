@@ -11,6 +11,7 @@
 //   consul_snapshot_cluster_last_backup_timestamp_seconds   lastbackup key, any replica (0: none)
 //   consul_snapshot_last_duration_seconds                   of the last attempt (0: none)
 //   consul_snapshot_last_size_bytes                         stored size of the last success
+//   consul_snapshot_last_backup_partial                     1 when the last success is partial
 //   consul_snapshot_last_entries{kind}                      entries per kind of the last success
 //   consul_snapshot_backups_total                           successful backups (counter)
 //   consul_snapshot_backup_failures_total{cause}            failed attempts by cause (counter)

@@ -1,14 +1,17 @@
 #pragma once
 // What the daemon knows about its backups, shared between the backup loop (which writes it) and
-// the HTTP server (which reads it for /health, /metrics and /v1/status). Every member function is
-// thread-safe; readers get a consistent copy.
+// the HTTP server (which reads it for /health, /metrics, /v1/status and the web page). Every
+// member function is thread-safe; readers get a consistent copy.
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace csnap::daemon {
 
@@ -20,6 +23,26 @@ struct BackupOutcome {
   std::string key;                               // storage key of the backup written
   std::uint64_t size_bytes = 0;                  // of the stored object
   std::map<std::string, std::uint64_t> entries;  // per kind: "kv", "acl_policies", ...
+  bool partial = false;  // entries the token could not read were left out (--allow-partial)
+};
+
+// One backup attempt of this process, successful or not, as kept in the history.
+struct Attempt {
+  Clock::time_point started;
+  std::chrono::duration<double> duration{0};
+  bool succeeded = false;
+  // Of a success:
+  std::string key;
+  std::uint64_t size_bytes = 0;
+  std::map<std::string, std::uint64_t> entries;
+  bool partial = false;
+  // Of a failure:
+  std::string cause;  // "consul", "storage", "lock", ...
+  std::string error;  // the message, cut to Attempt::max_error_bytes
+
+  static constexpr std::size_t max_error_bytes = 300;
+
+  std::uint64_t total_entries() const;
 };
 
 struct Snapshot {
@@ -37,14 +60,22 @@ struct Snapshot {
   std::uint64_t failures_in_a_row = 0;
   Clock::time_point started;  // when the daemon started
   std::string version;
+  std::vector<Attempt> history;  // the last attempts of this process, oldest first
 };
 
 class State {
  public:
-  explicit State(std::string version, bool lock_enabled);
+  static constexpr std::size_t default_history_limit = 100;
+
+  // `history_limit`: how many attempts the history keeps (the oldest go first); at least 1.
+  explicit State(std::string version, bool lock_enabled,
+                 std::size_t history_limit = default_history_limit);
 
   void attempt_started(Clock::time_point when);
+  // Records a success, and appends it to the history.
   void succeeded(const BackupOutcome& outcome);
+  // Records a failure that took `took`, and appends it to the history (as an attempt that started
+  // `took` ago).
   void failed(std::string_view cause, std::string message, std::chrono::duration<double> took);
   void set_leader(bool is_leader);
   void set_cluster_last_backup(Clock::time_point when);
@@ -52,8 +83,14 @@ class State {
   Snapshot snapshot() const;
 
  private:
+  void remember(Attempt attempt);  // with mutex_ held
+
   mutable std::mutex mutex_;
+  std::size_t history_limit_;
   Snapshot data_;
 };
+
+// `time` in UTC as RFC 3339 with whole seconds, e.g. "2027-01-15T08:00:00Z".
+std::string format_utc(Clock::time_point time);
 
 }  // namespace csnap::daemon

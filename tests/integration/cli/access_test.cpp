@@ -13,11 +13,13 @@
 
 #include "cli_test.hpp"
 #include "consul_agent.hpp"
+#include "daemon_process.hpp"
 
 namespace csnap::testing {
 namespace {
 
 namespace fs = std::filesystem;
+using namespace std::chrono_literals;
 
 class ConsulAccessTest : public CliTest {
  protected:
@@ -162,6 +164,53 @@ key "service/consul-snapshot/lastbackup" { policy = "write" })",
     EXPECT_EQ(cli({"kv", "get", "app/config"}), "one\n");
     EXPECT_EQ(cli({"kv", "get", "other/secret"}), "two\n");
   }
+}
+
+// The daemon's extra lines in the README (leader lock, session, service registration) are enough
+// for a daemon with every feature on.
+TEST_F(ConsulAccessTest, ReadmeDaemonPolicyIsEnough) {
+  CSNAP_REQUIRE_CONSUL(agent, ConsulAgentOptions{.acl = true});
+  adopt(std::move(agent));
+  cli({"kv", "put", "app/config", "one"});
+  cli({"acl", "policy", "create", "-name", "daemon", "-rules",
+       R"(agent_prefix "" { policy = "read" }
+key_prefix "" { policy = "read" }
+key "service/consul-snapshot/lastbackup" { policy = "write" }
+key "service/consul-snapshot/leader" { policy = "write" }
+session_prefix "" { policy = "write" }
+service "consul-snapshot" { policy = "write" }
+query_prefix "" { policy = "read" }
+acl = "write")"});
+  auto created = nlohmann::json::parse(
+      cli({"acl", "token", "create", "-policy-name", "daemon", "-format", "json"}));
+  auto daemon_env = env();
+  daemon_env["CONSUL_HTTP_TOKEN"] = created["SecretID"].get<std::string>();
+  daemon_env["CRYPTO_PASSWORD"] = "readme daemon policy passphrase";
+  daemon_env["BACKUPINTERVAL"] = "1h";
+  Daemon daemon({"backup", "--register-service"}, daemon_env, work_ / "daemon.log");
+  ASSERT_TRUE(daemon.started());
+  EXPECT_TRUE(eventually(30s, [&] { return backup_count() == 1; })) << daemon.log();
+  // The local agent's own view (its catalog sync needs an agent token this test agent lacks).
+  auto services = [&] {
+    auto listed = curl({"-H", "X-Consul-Token: " + agent_->management_token(),
+                        "http://" + agent_->http_address() + "/v1/agent/services"});
+    return listed.ok() ? listed->body : std::string();
+  };
+  EXPECT_TRUE(eventually(30s, [&] {
+    return services().find("consul-snapshot") != std::string::npos;
+  })) << daemon.log();
+  EXPECT_NE(daemon.log().find("is the leader now"), std::string::npos) << daemon.log();
+  EXPECT_EQ(daemon.log().find("[WARN]"), std::string::npos) << daemon.log();
+  EXPECT_EQ(daemon.log().find("[ERROR]"), std::string::npos) << daemon.log();
+  daemon.signal(SIGTERM);
+  auto code = daemon.wait(30s);
+  ASSERT_TRUE(code.has_value()) << daemon.log();
+  EXPECT_EQ(*code, 0) << daemon.log();
+  EXPECT_EQ(daemon.log().find("[WARN]"), std::string::npos) << "release/deregister failed:\n"
+                                                            << daemon.log();
+  EXPECT_TRUE(eventually(30s, [&] {
+    return services().find("consul-snapshot") == std::string::npos;
+  })) << services();
 }
 
 TEST_F(ConsulAccessTest, UnixSocketAddress) {

@@ -29,7 +29,7 @@ class DaemonHaTest : public CliTest {
  protected:
   // The daemon's HTTP base URL, from its log line "Serving ... on http://127.0.0.1:PORT".
   std::string http_url(const Daemon& daemon) {
-    static const std::regex served(R"(Serving /health\S*.* on (http://127\.0\.0\.1:\d+))");
+    static const std::regex served(R"(Serving /, /health\S*.* on (http://127\.0\.0\.1:\d+))");
     std::string url;
     eventually(30s, [&] {
       std::smatch match;
@@ -172,6 +172,48 @@ TEST_F(DaemonHaTest, TwoDaemonsElectOneLeaderAndTheOtherTakesOverAfterKill9) {
   // A clean stop releases the lock: the key has no session any more.
   auto released = json::parse(get(consul_url("/v1/kv/service/consul-snapshot/leader")).body);
   EXPECT_FALSE(released.at(0).contains("Session")) << released.dump();
+}
+
+TEST_F(DaemonHaTest, ALeaderWhoseSessionIsDestroyedStopsLeadingAndStartsOver) {
+  CSNAP_REQUIRE_CONSUL(agent, ConsulAgentOptions{});
+  adopt(std::move(agent));
+  auto daemon_env = env();
+  daemon_env["BACKUPINTERVAL"] = "1";
+  daemon_env["CONSUL_SNAPSHOT_LOCK_TTL"] = "10s";
+  daemon_env["CONSUL_SNAPSHOT_LOCK_DELAY"] = "3s";
+  Daemon daemon({"backup"}, daemon_env, work_ / "daemon.log");
+  ASSERT_TRUE(daemon.started());
+  auto url = http_url(daemon);
+  auto lock_session = [&]() -> std::string {
+    auto lock = get(consul_url("/v1/kv/service/consul-snapshot/leader"));
+    if (lock.status != 200)
+      return "";
+    return json::parse(lock.body).at(0).value("Session", "");
+  };
+  ASSERT_TRUE(eventually(30s, [&] { return !lock_session().empty(); })) << daemon.log();
+  auto first = lock_session();
+
+  // An operator (or Consul, when the agent's node fails) invalidates the session: Consul releases
+  // the key and holds it back for the lock-delay.
+  auto destroyed = curl({"-X", "PUT", consul_url("/v1/session/destroy/" + first)});
+  ASSERT_TRUE(destroyed.ok() && destroyed->status == 200);
+  EXPECT_TRUE(eventually(
+      20s, [&] { return metric(get(url + "/metrics").body, "consul_snapshot_is_leader") == 0.0; }))
+      << "the daemon still claims to lead after its session was destroyed:\n"
+      << daemon.log();
+  // After the lock-delay it takes the lock again with a new session.
+  EXPECT_TRUE(eventually(40s, [&] {
+    auto now = lock_session();
+    return !now.empty() && now != first;
+  })) << daemon.log();
+  EXPECT_TRUE(eventually(20s, [&] {
+    return metric(get(url + "/metrics").body, "consul_snapshot_is_leader") == 1.0;
+  })) << daemon.log();
+
+  daemon.signal(SIGTERM);
+  auto code = daemon.wait(30s);
+  ASSERT_TRUE(code.has_value()) << daemon.log();
+  EXPECT_EQ(*code, 0) << daemon.log();
 }
 
 TEST_F(DaemonHaTest, HealthAndMetricsFollowBackupsThroughAConsulOutage) {

@@ -4,6 +4,7 @@
 
 #include "daemon/http_server.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
@@ -203,6 +204,12 @@ TEST(DaemonHttp, MetricsAndStatus) {
   EXPECT_EQ(json["successes"], 1);
   EXPECT_EQ(json["health"]["status"], 200);
   EXPECT_EQ(json["last_duration_seconds"], 1.5);
+  EXPECT_EQ(json["last_success"]["partial"], false);
+  ASSERT_EQ(json["history"].size(), 2u);
+  EXPECT_EQ(json["history"][0]["succeeded"], true);
+  EXPECT_EQ(json["history"][0]["size_bytes"], 424242);
+  EXPECT_EQ(json["history"][1]["succeeded"], false);
+  EXPECT_EQ(json["history"][1]["cause"], "storage");
   EXPECT_NE(headers_of("GET", url(*server, "/v1/status")).find("content-type: application/json"),
             std::string::npos);
 }
@@ -212,7 +219,7 @@ TEST(DaemonHttp, UnknownPathsAndMethods) {
   auto server = start_server(state);
   ASSERT_TRUE(server);
 
-  for (const char* path : {"/", "/nope", "/health/x", "/v1/backups", "/metricsx"}) {
+  for (const char* path : {"/nope", "/index.html", "/health/x", "/v1/backups", "/metricsx"}) {
     auto answer = curl({url(*server, path)});
     ASSERT_TRUE(answer.ok());
     EXPECT_EQ(answer->status, 404) << path;
@@ -369,7 +376,9 @@ TEST(DaemonHttp, PromtoolAcceptsTheMetrics) {
   State busy("0.1.0", true);
   busy.set_leader(true);
   busy.attempt_started(Clock::now());
-  busy.succeeded(outcome(Clock::now(), 4096));
+  BackupOutcome partial = outcome(Clock::now(), 4096);
+  partial.partial = true;
+  busy.succeeded(partial);
   busy.failed("consul", "connection refused", 2s);
   busy.failed("storage", "503", 2s);
 
@@ -385,6 +394,155 @@ TEST(DaemonHttp, PromtoolAcceptsTheMetrics) {
     EXPECT_EQ(check->out, "") << "promtool complained";
     EXPECT_EQ(check->err, "");
   }
+}
+
+// A python3 for checks with its standard library: $CSNAP_PYTHON or python3 on the PATH.
+#define REQUIRE_PYTHON(variable)                                                             \
+  std::optional<fs::path> variable;                                                          \
+  if (const char* explicit_python = std::getenv("CSNAP_PYTHON"); explicit_python != nullptr) \
+    variable = fs::path(explicit_python);                                                    \
+  else                                                                                       \
+    variable = find_in_path("python3");                                                      \
+  if (!variable) {                                                                           \
+    if (::csnap::testing::running_in_ci())                                                   \
+      FAIL() << "python3 not found (CI=true): install with: apt-get install python3";        \
+    GTEST_SKIP() << "python3 not found: install with: apt-get install python3";              \
+  }
+
+// Parses the page in the file argv[1] as XML (the page is well-formed: a stray '<' or '&' from an
+// unescaped string breaks it) and prints what a reader sees, as JSON.
+constexpr const char* page_reader = R"(
+import json, sys, xml.etree.ElementTree as ET
+root = ET.parse(sys.argv[1]).getroot()
+svg = '{http://www.w3.org/2000/svg}'
+def texts(tag):
+    return [''.join(e.itertext()) for e in root.iter(tag)]
+def circles(cls):
+    return len([c for c in root.iter(svg + 'circle') if c.get('class') == cls])
+health = [e for e in root.iter('p') if e.get('id') == 'health']
+print(json.dumps({
+    'title': texts('title')[0],
+    'health': ''.join(health[0].itertext()) if health else None,
+    'health_class': health[0].get('class') if health else None,
+    'codes': texts('code'),
+    'cells': texts('td'),
+    'size_points': circles('size-point'),
+    'duration_points': circles('duration-point'),
+    'failed_points': circles('duration-point failed'),
+    'scripts': len(list(root.iter('script'))),
+}))
+)";
+
+TEST(DaemonHttp, WebPage) {
+  REQUIRE_PYTHON(python);
+  State state("0.1.0", true);
+  state.set_leader(true);
+  state.attempt_started(Clock::now());
+  BackupOutcome first = outcome(Clock::now() - 120s, 5000);
+  first.key = "backups/2027/1/15/host.consul.snapshot.1.tar.zst";
+  state.succeeded(first);
+  state.failed("storage", "uploading <backups/x>: 503 Slow Down & more", 1500ms);
+  BackupOutcome second = outcome(Clock::now() - 100s, 424242);
+  second.key = "backups/2027/1/15/host.consul.snapshot.2.tar.zst";
+  second.partial = true;
+  state.succeeded(second);
+
+  HttpServerOptions options;
+  options.health_max_age = 3600s;
+  options.list_backups = [&]() -> Result<std::string> {
+    nlohmann::json listing = {
+        {"storage", "s3://bucket/<prefix>"},
+        {"backups",
+         {{{"key", second.key}, {"size", 424242}, {"time", 1800000000}},
+          {{"key", "backups/<script>alert(1)</script>.tar.zst"}, {"size", 7}, {"time", 1}}}}};
+    return listing.dump();
+  };
+  auto server = start_server(state, std::move(options));
+  ASSERT_TRUE(server);
+
+  auto headers = headers_of("GET", url(*server, "/"));
+  EXPECT_NE(headers.find("http/1.1 200"), std::string::npos) << headers;
+  EXPECT_NE(headers.find("content-type: text/html; charset=utf-8"), std::string::npos) << headers;
+
+  auto answer = curl({url(*server, "/")});
+  ASSERT_TRUE(answer.ok()) << answer.error().message();
+  EXPECT_EQ(answer->status, 200);
+  EXPECT_NE(answer->body.find("<p id=\"health\" class=\"health ok\">Last backup 10"),
+            std::string::npos)
+      << answer->body;
+  EXPECT_NE(answer->body.find(second.key), std::string::npos);
+  EXPECT_EQ(answer->body.find("<script"), std::string::npos);
+  EXPECT_NE(answer->body.find("backups/&lt;script&gt;alert(1)&lt;/script&gt;.tar.zst"),
+            std::string::npos);
+
+  // What a reader sees, parsed by Python's XML parser rather than by our own code.
+  std::string file = (fs::temp_directory_path() / fmt::format("csnap-page-{}.html", ::getpid()));
+  auto saved = run_process({"curl", "-sS", "--fail", "-o", file, url(*server, "/")});
+  ASSERT_TRUE(saved.ok() && saved->exit_code == 0) << (saved.ok() ? saved->err : "");
+  auto parsed = run_process({python->string(), "-c", page_reader, file});
+  fs::remove(file);
+  ASSERT_TRUE(parsed.ok()) << parsed.error().message();
+  ASSERT_EQ(parsed->exit_code, 0) << "the page is not well-formed: " << parsed->err;
+  auto page = nlohmann::json::parse(parsed->out);
+  EXPECT_EQ(page["title"], "consul-snapshot: healthy");
+  EXPECT_EQ(page["health_class"], "health ok");
+  std::string health = page["health"];
+  EXPECT_EQ(health.rfind("Last backup 10", 0), 0u) << health;
+  EXPECT_NE(health.find(" seconds ago (GET /health: 200"), std::string::npos) << health;
+  EXPECT_EQ(page["scripts"], 0);
+  EXPECT_EQ(page["size_points"], 2);
+  EXPECT_EQ(page["duration_points"], 2);
+  EXPECT_EQ(page["failed_points"], 1);
+  auto codes = page["codes"];
+  EXPECT_NE(std::find(codes.begin(), codes.end(), second.key), codes.end()) << codes;
+  EXPECT_NE(std::find(codes.begin(), codes.end(), "s3://bucket/<prefix>"), codes.end()) << codes;
+  EXPECT_NE(std::find(codes.begin(), codes.end(), "backups/<script>alert(1)</script>.tar.zst"),
+            codes.end())
+      << codes;
+  auto cells = page["cells"];
+  EXPECT_NE(std::find(cells.begin(), cells.end(), "uploading <backups/x>: 503 Slow Down & more"),
+            cells.end())
+      << cells;
+  EXPECT_NE(std::find(cells.begin(), cells.end(),
+                      "yes: entries the token could not read were left out (--allow-partial)"),
+            cells.end())
+      << cells;
+
+  // HEAD answers like GET, without a body.
+  auto head = run_process(
+      {"curl", "-sS", "-I", "-o", "/dev/null", "-w", "%{http_code}", url(*server, "/")});
+  ASSERT_TRUE(head.ok());
+  EXPECT_EQ(head->out, "200");
+
+  auto metrics = curl({url(*server, "/metrics")});
+  ASSERT_TRUE(metrics.ok());
+  EXPECT_NE(metrics->body.find("\nconsul_snapshot_last_backup_partial 1\n"), std::string::npos)
+      << metrics->body;
+}
+
+TEST(DaemonHttp, WebPageWhenListingFails) {
+  State state("0.1.0", false);
+  HttpServerOptions options;
+  options.list_backups = []() -> Result<std::string> {
+    return Error(ErrorKind::transient, "listing backups/: 503 Slow Down");
+  };
+  auto server = start_server(state, std::move(options));
+  ASSERT_TRUE(server);
+  auto answer = curl({url(*server, "/")});
+  ASSERT_TRUE(answer.ok()) << answer.error().message();
+  EXPECT_EQ(answer->status, 200) << "the page still shows the status";
+  EXPECT_NE(answer->body.find("Listing the backups failed: listing backups/: 503 Slow Down"),
+            std::string::npos)
+      << answer->body;
+  EXPECT_NE(answer->body.find("No backup yet; started "), std::string::npos);
+
+  // Without a listing callback the page has no backups section.
+  auto bare = start_server(state);
+  ASSERT_TRUE(bare);
+  answer = curl({url(*bare, "/")});
+  ASSERT_TRUE(answer.ok());
+  EXPECT_EQ(answer->status, 200);
+  EXPECT_EQ(answer->body.find("Backups"), std::string::npos);
 }
 
 // A Prometheus server in its own folder, stopped and removed in the destructor.

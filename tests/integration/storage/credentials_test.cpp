@@ -3,7 +3,6 @@
 // with curl), including an expired session token, credentials that expire, and an S3 round trip
 // on SeaweedFS signed with the instance's credentials.
 
-#include <fstream>
 #include <map>
 #include <random>
 #include <regex>
@@ -16,26 +15,20 @@
 #include "aws_emulators.hpp"
 #include "backend_fixture.hpp"
 #include "consul_agent.hpp"
+#include "fake_environment.hpp"
 #include "storage/aws_remote_credentials.hpp"
 #include "storage/registry.hpp"
+#include "temp_dir.hpp"
 #include "util/io.hpp"
 
 namespace csnap::storage {
 namespace {
 
-namespace fs = std::filesystem;
 using namespace std::chrono_literals;
+using ::csnap::test_common::fake_environment;
+using ::csnap::test_common::TempDir;
 using ::csnap::testing::Ec2MetadataMock;
 using ::csnap::testing::Ec2MetadataMockOptions;
-
-EnvironmentLookup lookup_in(std::map<std::string, std::string> values) {
-  return [values = std::move(values)](std::string_view name) -> std::optional<std::string> {
-    auto it = values.find(std::string(name));
-    if (it == values.end() || it->second.empty())
-      return std::nullopt;
-    return it->second;
-  };
-}
 
 bool contains(const std::string& text, std::string_view part) {
   return text.find(part) != std::string::npos;
@@ -45,23 +38,6 @@ std::string random_suffix() {
   std::random_device device;
   return fmt::format("{:08x}", device());
 }
-
-class TempDir {
- public:
-  TempDir() {
-    path_ = fs::temp_directory_path() / ("csnap-creds-" + random_suffix());
-    fs::create_directories(path_);
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  std::string write(const std::string& name, const std::string& text) const {
-    std::ofstream(path_ / name) << text;
-    return (path_ / name).string();
-  }
-  std::string path(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  fs::path path_;
-};
 
 // Something shaped like a JWT (moto accepts any).
 constexpr std::string_view kWebIdentityToken =
@@ -93,9 +69,9 @@ print(sts.get_caller_identity()["Arn"])
 
 TEST(WebIdentityOnMoto, AssumesTheRoleAndStsKnowsTheCredentials) {
   CSNAP_REQUIRE_MOTO(moto);
-  TempDir dir;
+  TempDir dir("csnap-creds-");
   std::string session = "csnap-it-" + random_suffix();
-  auto chain = default_credentials_chain(lookup_in(
+  auto chain = default_credentials_chain(fake_environment(
       {{"HOME", "/nonexistent"},
        {"AWS_WEB_IDENTITY_TOKEN_FILE", dir.write("token", std::string(kWebIdentityToken))},
        {"AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/csnap-backup"},
@@ -120,16 +96,16 @@ TEST(WebIdentityOnMoto, AssumesTheRoleAndStsKnowsTheCredentials) {
 
 TEST(WebIdentityOnMoto, ProfileWithWebIdentity) {
   CSNAP_REQUIRE_MOTO(moto);
-  TempDir dir;
+  TempDir dir("csnap-creds-");
   auto token_file = dir.write("token", std::string(kWebIdentityToken) + "\n");
   dir.write("config", "[profile ci]\nregion = eu-west-1\nweb_identity_token_file = " + token_file +
                           "\nrole_arn = arn:aws:iam::123456789012:role/csnap-ci\n"
                           "role_session_name = ci-session\n");
-  auto chain = default_credentials_chain(lookup_in({{"HOME", "/nonexistent"},
-                                                    {"AWS_PROFILE", "ci"},
-                                                    {"AWS_CONFIG_FILE", dir.path("config")},
-                                                    {"AWS_ENDPOINT_URL", moto->endpoint()},
-                                                    {"AWS_EC2_METADATA_DISABLED", "true"}}));
+  auto chain = default_credentials_chain(fake_environment({{"HOME", "/nonexistent"},
+                                                           {"AWS_PROFILE", "ci"},
+                                                           {"AWS_CONFIG_FILE", dir.path("config")},
+                                                           {"AWS_ENDPOINT_URL", moto->endpoint()},
+                                                           {"AWS_EC2_METADATA_DISABLED", "true"}}));
   auto credentials = chain->fetch();
   ASSERT_TRUE(credentials.ok()) << credentials.error().message();
   auto arn = caller_arn(*moto, *credentials);
@@ -139,13 +115,13 @@ TEST(WebIdentityOnMoto, ProfileWithWebIdentity) {
 
 TEST(WebIdentityOnMoto, MissingTokenFileIsAClearError) {
   CSNAP_REQUIRE_MOTO(moto);
-  TempDir dir;
+  TempDir dir("csnap-creds-");
   auto chain = default_credentials_chain(
-      lookup_in({{"HOME", "/nonexistent"},
-                 {"AWS_WEB_IDENTITY_TOKEN_FILE", dir.path("no-such-token")},
-                 {"AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/csnap-backup"},
-                 {"AWS_ENDPOINT_URL_STS", moto->endpoint()},
-                 {"AWS_EC2_METADATA_DISABLED", "true"}}));
+      fake_environment({{"HOME", "/nonexistent"},
+                        {"AWS_WEB_IDENTITY_TOKEN_FILE", dir.path("no-such-token")},
+                        {"AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/csnap-backup"},
+                        {"AWS_ENDPOINT_URL_STS", moto->endpoint()},
+                        {"AWS_EC2_METADATA_DISABLED", "true"}}));
   auto failed = chain->fetch();
   ASSERT_FALSE(failed.ok());
   EXPECT_EQ(failed.error().kind(), ErrorKind::invalid_argument);
@@ -175,7 +151,7 @@ int count_of(const std::string& text, std::string_view part) {
 }
 
 EnvironmentLookup imds_environment(const Ec2MetadataMock& mock) {
-  return lookup_in(
+  return fake_environment(
       {{"HOME", "/nonexistent"}, {"AWS_EC2_METADATA_SERVICE_ENDPOINT", mock.endpoint()}});
 }
 
@@ -303,10 +279,10 @@ TEST(InstanceProfileOnMetadataMock, DisabledMeansNotAsked) {
       true, ::csnap::testing::ec2_metadata_mock_config("csnap-role", "ASIAMOCKOFF00000001", "s",
                                                        "t", std::chrono::system_clock::now() + 1h)};
   CSNAP_REQUIRE_EC2_METADATA_MOCK(mock, options);
-  auto chain =
-      default_credentials_chain(lookup_in({{"HOME", "/nonexistent"},
-                                           {"AWS_EC2_METADATA_SERVICE_ENDPOINT", mock->endpoint()},
-                                           {"AWS_EC2_METADATA_DISABLED", "true"}}));
+  auto chain = default_credentials_chain(
+      fake_environment({{"HOME", "/nonexistent"},
+                        {"AWS_EC2_METADATA_SERVICE_ENDPOINT", mock->endpoint()},
+                        {"AWS_EC2_METADATA_DISABLED", "true"}}));
   auto failed = chain->fetch();
   ASSERT_FALSE(failed.ok());
   EXPECT_EQ(failed.error().kind(), ErrorKind::unauthenticated);

@@ -14,17 +14,11 @@
 
 #include <gtest/gtest.h>
 
-#include "consul_agent.hpp"  // running_in_ci, free_port, curl, find_cached_binary
+#include "consul_agent.hpp"    // running_in_ci, free_port, curl, find_cached_binary
+#include "server_process.hpp"  // spawn_background
 #include "util/result.hpp"
 
 namespace csnap::testing {
-
-// Starts `argv` (no shell) in `directory` with `env` added to the environment and its output in
-// `log_path`; the child is killed with SIGKILL when this process dies. Returns its pid.
-Result<int> spawn_background(const std::vector<std::string>& argv,
-                             const std::map<std::string, std::string>& env,
-                             const std::filesystem::path& directory,
-                             const std::filesystem::path& log_path);
 
 // $CSNAP_PYTHON, else <cache>/venv/bin/python (scripts/install-py-tools.sh), when it can import
 // moto.server.
@@ -88,32 +82,14 @@ std::string iso8601_utc(std::chrono::system_clock::time_point time);
 
 // Starts a MotoServer into `server` (a new variable); skips the test with an install hint when
 // python with moto is missing, but fails under CI=true, and fails when it does not start.
-#define CSNAP_REQUIRE_MOTO(server)                                                          \
-  if (!::csnap::testing::find_python_with_moto()) {                                         \
-    if (::csnap::testing::running_in_ci()) {                                                \
-      FAIL() << "python with moto not found (CI=true): run scripts/install-py-tools.sh or " \
-                "set CSNAP_PYTHON";                                                         \
-    }                                                                                       \
-    GTEST_SKIP() << "python with moto not found: run scripts/install-py-tools.sh or set "   \
-                    "CSNAP_PYTHON";                                                         \
-  }                                                                                         \
-  auto CSNAP_CONCAT(server, _started) = ::csnap::testing::MotoServer::start();              \
-  ASSERT_TRUE(CSNAP_CONCAT(server, _started).ok())                                          \
-      << CSNAP_CONCAT(server, _started).error().message();                                  \
-  auto server = std::move(CSNAP_CONCAT(server, _started)).value()
+#define CSNAP_REQUIRE_MOTO(server)                                                   \
+  CSNAP_REQUIRE_FOUND(::csnap::testing::find_python_with_moto(), "python with moto", \
+                      "run scripts/install-py-tools.sh or set CSNAP_PYTHON")         \
+  CSNAP_ASSERT_STARTED(server, ::csnap::testing::MotoServer::start())
 
 // Starts an Ec2MetadataMock with `options` into `mock` (a new variable); skips the test with a
 // build hint when the binary is missing, but fails under CI=true, and fails when it won't start.
-#define CSNAP_REQUIRE_EC2_METADATA_MOCK(mock, options)                                           \
-  if (!::csnap::testing::find_ec2_metadata_mock_binary()) {                                      \
-    if (::csnap::testing::running_in_ci()) {                                                     \
-      FAIL() << "ec2-metadata-mock not found (CI=true): run scripts/build-ec2-metadata-mock.sh " \
-                "or set EC2_METADATA_MOCK_BIN";                                                  \
-    }                                                                                            \
-    GTEST_SKIP() << "ec2-metadata-mock not found: run scripts/build-ec2-metadata-mock.sh or "    \
-                    "set EC2_METADATA_MOCK_BIN";                                                 \
-  }                                                                                              \
-  auto CSNAP_CONCAT(mock, _started) = ::csnap::testing::Ec2MetadataMock::start(options);         \
-  ASSERT_TRUE(CSNAP_CONCAT(mock, _started).ok())                                                 \
-      << CSNAP_CONCAT(mock, _started).error().message();                                         \
-  auto mock = std::move(CSNAP_CONCAT(mock, _started)).value()
+#define CSNAP_REQUIRE_EC2_METADATA_MOCK(mock, options)                                        \
+  CSNAP_REQUIRE_FOUND(::csnap::testing::find_ec2_metadata_mock_binary(), "ec2-metadata-mock", \
+                      "run scripts/build-ec2-metadata-mock.sh or set EC2_METADATA_MOCK_BIN")  \
+  CSNAP_ASSERT_STARTED(mock, ::csnap::testing::Ec2MetadataMock::start(options))

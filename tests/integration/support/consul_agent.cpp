@@ -163,13 +163,7 @@ bool running_in_ci() {
   return getenv_string("CI") == "true";
 }
 
-std::optional<std::filesystem::path> find_cached_binary(std::string_view variable,
-                                                        std::string_view file_name) {
-  if (auto explicit_path = getenv_string(std::string(variable).c_str()); !explicit_path.empty()) {
-    if (::access(explicit_path.c_str(), X_OK) == 0)
-      return std::filesystem::path(explicit_path);
-    return std::nullopt;
-  }
+std::filesystem::path cache_directory() {
   std::filesystem::path cache = getenv_string("CONSUL_SNAPSHOT_CACHE");
   if (cache.empty()) {
     std::filesystem::path base = getenv_string("XDG_CACHE_HOME");
@@ -177,7 +171,17 @@ std::optional<std::filesystem::path> find_cached_binary(std::string_view variabl
       base = std::filesystem::path(getenv_string("HOME")) / ".cache";
     cache = base / "consul-snapshot";
   }
-  auto binary = cache / "bin" / std::string(file_name);
+  return cache;
+}
+
+std::optional<std::filesystem::path> find_cached_binary(std::string_view variable,
+                                                        std::string_view file_name) {
+  if (auto explicit_path = getenv_string(std::string(variable).c_str()); !explicit_path.empty()) {
+    if (::access(explicit_path.c_str(), X_OK) == 0)
+      return std::filesystem::path(explicit_path);
+    return std::nullopt;
+  }
+  auto binary = cache_directory() / "bin" / std::string(file_name);
   if (::access(binary.c_str(), X_OK) == 0)
     return binary;
   return std::nullopt;

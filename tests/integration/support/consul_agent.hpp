@@ -78,9 +78,13 @@ class ConsulAgent {
   bool unix_socket_ = false;
 };
 
-// The binary that `variable` names, else <cache>/bin/<file_name>, with <cache> as the build
-// scripts choose it ($CONSUL_SNAPSHOT_CACHE, $XDG_CACHE_HOME/consul-snapshot or
-// ~/.cache/consul-snapshot); nothing when it is not there or not executable.
+// Where the build scripts keep what they build: $CONSUL_SNAPSHOT_CACHE, else
+// $XDG_CACHE_HOME/consul-snapshot, else ~/.cache/consul-snapshot (an empty variable counts as
+// unset, as in the scripts).
+std::filesystem::path cache_directory();
+
+// The binary that `variable` names, else <cache>/bin/<file_name> with <cache> as
+// cache_directory() says; nothing when it is not there or not executable.
 std::optional<std::filesystem::path> find_cached_binary(std::string_view variable,
                                                         std::string_view file_name);
 
@@ -106,17 +110,25 @@ Result<CurlResult> curl(const std::vector<std::string>& args);
 
 }  // namespace csnap::testing
 
+// Ends the test when something it needs is missing (`found` is false): fails under CI=true, else
+// skips, saying "<what> not found: <hint>". `what` and `hint` are string literals.
+#define CSNAP_REQUIRE_FOUND(found, what, hint)      \
+  if (!(found)) {                                   \
+    if (::csnap::testing::running_in_ci())          \
+      FAIL() << what " not found (CI=true): " hint; \
+    GTEST_SKIP() << what " not found: " hint;       \
+  }
+
+// Declares `name` as the value of `started` (a Result); fails the test with its error instead.
+#define CSNAP_ASSERT_STARTED(name, started)              \
+  auto CSNAP_CONCAT(name, _started) = started;           \
+  ASSERT_TRUE(CSNAP_CONCAT(name, _started).ok())         \
+      << CSNAP_CONCAT(name, _started).error().message(); \
+  auto name = std::move(CSNAP_CONCAT(name, _started)).value()
+
 // Starts a ConsulAgent into `agent` (a new variable); skips the test with an install hint when no
 // consul binary exists, but fails under CI=true, and fails when the agent does not start.
-#define CSNAP_REQUIRE_CONSUL(agent, options)                                                     \
-  if (!::csnap::testing::find_consul_binary()) {                                                 \
-    if (::csnap::testing::running_in_ci()) {                                                     \
-      FAIL()                                                                                     \
-          << "consul binary not found (CI=true): run scripts/build-consul.sh or set CONSUL_BIN"; \
-    }                                                                                            \
-    GTEST_SKIP() << "consul binary not found: run scripts/build-consul.sh or set CONSUL_BIN";    \
-  }                                                                                              \
-  auto CSNAP_CONCAT(agent, _started) = ::csnap::testing::ConsulAgent::start(options);            \
-  ASSERT_TRUE(CSNAP_CONCAT(agent, _started).ok())                                                \
-      << CSNAP_CONCAT(agent, _started).error().message();                                        \
-  auto agent = std::move(CSNAP_CONCAT(agent, _started)).value()
+#define CSNAP_REQUIRE_CONSUL(agent, options)                                   \
+  CSNAP_REQUIRE_FOUND(::csnap::testing::find_consul_binary(), "consul binary", \
+                      "run scripts/build-consul.sh or set CONSUL_BIN")         \
+  CSNAP_ASSERT_STARTED(agent, ::csnap::testing::ConsulAgent::start(options))

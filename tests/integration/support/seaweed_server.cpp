@@ -1,22 +1,14 @@
 #include "seaweed_server.hpp"
 
-#include <cerrno>
-#include <csignal>
-#include <cstring>
 #include <fstream>
 #include <random>
 #include <set>
-#include <sstream>
-#include <thread>
 #include <vector>
 
-#include <fcntl.h>
 #include <fmt/format.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "consul_agent.hpp"
+#include "server_process.hpp"
 
 namespace csnap::testing {
 namespace {
@@ -24,10 +16,6 @@ namespace {
 using namespace std::chrono_literals;
 
 constexpr std::string_view kWeedVersion = "v0.0.0-20261109003541-7506e5f91cd6";
-
-Error system_error(std::string_view what) {
-  return Error(ErrorKind::internal, fmt::format("{}: {}", what, std::strerror(errno)));
-}
 
 std::string identities_json() {
   auto admin = SeaweedServer::admin();
@@ -41,41 +29,6 @@ std::string identities_json() {
 ]}}
 )",
       admin.access_key, admin.secret_key, reader.access_key, reader.secret_key);
-}
-
-// Forks and execs `argv` in `directory` with output to `log_path`; the child is killed when this
-// process dies, so that a crashed test leaves no server behind.
-Result<pid_t> spawn_server(const std::vector<std::string>& argv,
-                           const std::filesystem::path& directory,
-                           const std::filesystem::path& log_path) {
-  int log_fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (log_fd < 0)
-    return system_error("creating the server log");
-  std::vector<char*> pointers;
-  for (const auto& arg : argv)
-    pointers.push_back(const_cast<char*>(arg.c_str()));
-  pointers.push_back(nullptr);
-  pid_t parent = ::getpid();
-  pid_t pid = ::fork();
-  if (pid < 0) {
-    ::close(log_fd);
-    return system_error("fork");
-  }
-  if (pid == 0) {
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (::getppid() != parent)
-      ::_exit(127);
-    int null_fd = ::open("/dev/null", O_RDONLY);
-    ::dup2(null_fd, 0);
-    ::dup2(log_fd, 1);
-    ::dup2(log_fd, 2);
-    if (::chdir(directory.c_str()) != 0)
-      ::_exit(127);
-    ::execv(pointers[0], pointers.data());
-    ::_exit(127);
-  }
-  ::close(log_fd);
-  return pid;
 }
 
 }  // namespace
@@ -111,10 +64,7 @@ Result<std::unique_ptr<SeaweedServer>> SeaweedServer::start() {
                  "weed binary not found: run scripts/build-seaweedfs.sh or set WEED_BIN");
   }
   std::unique_ptr<SeaweedServer> server(new SeaweedServer());
-  std::string pattern = (std::filesystem::temp_directory_path() / "csnap-weed-XXXXXX").string();
-  if (::mkdtemp(pattern.data()) == nullptr)
-    return system_error("mkdtemp");
-  server->directory_ = pattern;
+  CSNAP_ASSIGN_OR_RETURN(server->directory_, make_temp_directory("csnap-weed-"));
   const auto& dir = server->directory_;
   std::filesystem::create_directories(dir / "data");
   std::ofstream(dir / "identities.json") << identities_json();
@@ -152,43 +102,18 @@ Result<std::unique_ptr<SeaweedServer>> SeaweedServer::start() {
     CSNAP_ASSIGN_OR_RETURN(int port, pick());
     argv.push_back(fmt::format("-{}={}", flag, port));
   }
-  CSNAP_ASSIGN_OR_RETURN(server->pid_, spawn_server(argv, dir, dir / "weed.log"));
-  auto ready = server->wait_ready(90s);
-  if (!ready.ok()) {
-    return Error(ErrorKind::unavailable,
-                 fmt::format("SeaweedFS did not start: {}\n--- weed log (tail):\n{}",
-                             ready.error().message(), server->log_text()));
-  }
+  CSNAP_TRY(launch_server({.name = "SeaweedFS",
+                           .argv = std::move(argv),
+                           .env = {},
+                           .directory = dir,
+                           .log_path = dir / "weed.log",
+                           .deadline = 90s,
+                           // An anonymous request is refused once the S3 gateway has loaded its
+                           // identities.
+                           .ready_request = {server->endpoint() + "/"},
+                           .ready_status = 403},
+                          server->pid_));
   return server;
-}
-
-Status SeaweedServer::wait_ready(std::chrono::seconds deadline) {
-  const auto until = std::chrono::steady_clock::now() + deadline;
-  std::string last;
-  while (true) {
-    int status = 0;
-    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-      pid_ = -1;
-      return Error(ErrorKind::unavailable, "weed exited");
-    }
-    // An anonymous request is refused once the S3 gateway has loaded its identities.
-    auto answer = curl({"--max-time", "5", endpoint() + "/"});
-    if (answer.ok() && answer->status == 403)
-      return {};
-    last =
-        answer.ok() ? fmt::format("{} {}", answer->status, answer->body) : answer.error().message();
-    if (std::chrono::steady_clock::now() > until)
-      return Error(ErrorKind::unavailable, fmt::format("timed out; last answer: {}", last));
-    std::this_thread::sleep_for(100ms);
-  }
-}
-
-std::string SeaweedServer::log_text() const {
-  std::ifstream in(directory_ / "weed.log");
-  std::stringstream text;
-  text << in.rdbuf();
-  std::string all = text.str();
-  return all.size() > 8000 ? all.substr(all.size() - 8000) : all;
 }
 
 std::string SeaweedServer::endpoint() const {
@@ -196,10 +121,7 @@ std::string SeaweedServer::endpoint() const {
 }
 
 SeaweedServer::~SeaweedServer() {
-  stop_process(pid_, 10s);
-  std::error_code ignored;
-  if (!directory_.empty())
-    std::filesystem::remove_all(directory_, ignored);
+  stop_and_remove(pid_, directory_, 10s);
 }
 
 }  // namespace csnap::testing

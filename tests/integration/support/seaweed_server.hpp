@@ -36,8 +36,6 @@ class SeaweedServer {
 
  private:
   SeaweedServer() = default;
-  Status wait_ready(std::chrono::seconds deadline);
-  std::string log_text() const;
 
   std::filesystem::path directory_;
   int pid_ = -1;
@@ -54,15 +52,7 @@ std::string unique_bucket_name();
 
 // Points `server` (a new SeaweedServer* variable) at the process's SeaweedFS; skips the test with
 // a build hint when no weed binary exists, but fails under CI=true, and fails when it won't start.
-#define CSNAP_REQUIRE_SEAWEED(server)                                                        \
-  if (!::csnap::testing::find_weed_binary()) {                                               \
-    if (::csnap::testing::running_in_ci()) {                                                 \
-      FAIL() << "weed binary not found (CI=true): run scripts/build-seaweedfs.sh or set "    \
-                "WEED_BIN";                                                                  \
-    }                                                                                        \
-    GTEST_SKIP() << "weed binary not found: run scripts/build-seaweedfs.sh or set WEED_BIN"; \
-  }                                                                                          \
-  auto CSNAP_CONCAT(server, _started) = ::csnap::testing::SeaweedServer::shared();           \
-  ASSERT_TRUE(CSNAP_CONCAT(server, _started).ok())                                           \
-      << CSNAP_CONCAT(server, _started).error().message();                                   \
-  ::csnap::testing::SeaweedServer* server = *CSNAP_CONCAT(server, _started)
+#define CSNAP_REQUIRE_SEAWEED(server)                                      \
+  CSNAP_REQUIRE_FOUND(::csnap::testing::find_weed_binary(), "weed binary", \
+                      "run scripts/build-seaweedfs.sh or set WEED_BIN")    \
+  CSNAP_ASSERT_STARTED(server, ::csnap::testing::SeaweedServer::shared())

@@ -97,7 +97,15 @@ TEST(Metrics, EveryValueOfABusyDaemon) {
   EXPECT_EQ(value(metrics, "consul_snapshot_backup_failures_total{cause=\"consul\"}"), 3);
   EXPECT_EQ(value(metrics, "consul_snapshot_backup_failures_total{cause=\"storage\"}"), 1);
   EXPECT_EQ(value(metrics, "consul_snapshot_consecutive_failures"), 1);
-  EXPECT_EQ(metrics.samples.size(), 16u) << text;
+  EXPECT_EQ(value(metrics, "consul_snapshot_last_backup_partial"), 0);
+  EXPECT_EQ(metrics.samples.size(), 17u) << text;
+}
+
+TEST(Metrics, APartialLastBackup) {
+  Snapshot snapshot = busy_snapshot();
+  snapshot.last_success->partial = true;
+  Exposition metrics = parse(render_metrics(snapshot, evaluate_health(snapshot, now, 3600s)));
+  EXPECT_EQ(value(metrics, "consul_snapshot_last_backup_partial"), 1);
 }
 
 TEST(Metrics, TimestampsKeepSubSecondPrecision) {
@@ -113,7 +121,7 @@ TEST(Metrics, EveryFamilyHasHelpAndTheRightType) {
   Exposition metrics = parse(render_metrics(snapshot, evaluate_health(snapshot, now, 3600s)));
   const std::set<std::string> counters = {"consul_snapshot_backups_total",
                                           "consul_snapshot_backup_failures_total"};
-  EXPECT_EQ(metrics.types.size(), 13u);
+  EXPECT_EQ(metrics.types.size(), 14u);
   for (const auto& [family, type] : metrics.types) {
     EXPECT_EQ(family.rfind("consul_snapshot_", 0), 0u) << family;
     EXPECT_EQ(type, counters.count(family) ? "counter" : "gauge") << family;
@@ -146,6 +154,7 @@ TEST(Metrics, ADaemonThatNeverBackedUp) {
   EXPECT_EQ(value(metrics, "consul_snapshot_last_duration_seconds"), 0);
   EXPECT_EQ(value(metrics, "consul_snapshot_last_size_bytes"), 0);
   EXPECT_EQ(value(metrics, "consul_snapshot_backups_total"), 0);
+  EXPECT_EQ(value(metrics, "consul_snapshot_last_backup_partial"), 0);
   EXPECT_EQ(value(metrics, "consul_snapshot_backup_failures_total{cause=\"lock\"}"), 2);
   for (const auto& [sample, text] : metrics.samples)
     EXPECT_EQ(sample.find("consul_snapshot_last_entries"), std::string::npos) << sample;

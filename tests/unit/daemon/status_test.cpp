@@ -51,6 +51,7 @@ TEST(Status, ABusyDaemon) {
   EXPECT_EQ(status["last_success"]["started"], "2027-01-15T07:58:58Z");
   EXPECT_EQ(status["last_success"]["finished"], "2027-01-15T07:59:00Z");
   EXPECT_EQ(status["last_success"]["duration_seconds"], 2.0);
+  EXPECT_EQ(status["last_success"]["partial"], false);
   EXPECT_EQ(status["cluster_last_backup"], "2027-01-15T07:59:00Z");
   EXPECT_EQ(status["last_attempt"], "2027-01-15T07:59:50Z");
   EXPECT_EQ(status["last_duration_seconds"], 0.25);
@@ -59,6 +60,58 @@ TEST(Status, ABusyDaemon) {
   EXPECT_EQ(status["failures"], (nlohmann::json{{"storage", 2}, {"consul", 1}}));
   EXPECT_EQ(status["failures_total"], 3);
   EXPECT_EQ(status["failures_in_a_row"], 1);
+  EXPECT_EQ(status["history"], nlohmann::json::array());
+}
+
+TEST(Status, PartialAndHistory) {
+  Snapshot snapshot;
+  snapshot.started = now - 3600s;
+  BackupOutcome success;
+  success.started = now - 62s;
+  success.finished = now - 60s;
+  success.key = "backups/a.tar.zst";
+  success.size_bytes = 4096;
+  success.entries = {{"kv", 12}};
+  success.partial = true;
+  snapshot.last_success = success;
+
+  Attempt failure;
+  failure.started = now - 120s;
+  failure.duration = std::chrono::duration<double>(0.5);
+  failure.cause = "storage";
+  failure.error = "uploading: 503 Slow Down";
+  Attempt done;
+  done.started = success.started;
+  done.duration = std::chrono::duration<double>(2.0);
+  done.succeeded = true;
+  done.key = success.key;
+  done.size_bytes = success.size_bytes;
+  done.entries = success.entries;
+  done.partial = true;
+  snapshot.history = {failure, done};
+
+  auto status = nlohmann::json::parse(
+      render_status(snapshot, evaluate_health(snapshot, now, 3600s), 3600s, now));
+  EXPECT_EQ(status["last_success"]["partial"], true);
+  ASSERT_EQ(status["history"].size(), 2u);
+  EXPECT_EQ(status["history"][0], (nlohmann::json{{"started", "2027-01-15T07:58:00Z"},
+                                                  {"duration_seconds", 0.5},
+                                                  {"succeeded", false},
+                                                  {"key", nullptr},
+                                                  {"size_bytes", nullptr},
+                                                  {"entries", nullptr},
+                                                  {"partial", nullptr},
+                                                  {"cause", "storage"},
+                                                  {"error", "uploading: 503 Slow Down"}}));
+  EXPECT_EQ(status["history"][1], (nlohmann::json{{"started", "2027-01-15T07:58:58Z"},
+                                                  {"duration_seconds", 2.0},
+                                                  {"succeeded", true},
+                                                  {"key", "backups/a.tar.zst"},
+                                                  {"size_bytes", 4096},
+                                                  {"entries", {{"kv", 12}}},
+                                                  {"partial", true},
+                                                  {"cause", nullptr},
+                                                  {"error", nullptr}}));
 }
 
 TEST(Status, BeforeTheFirstBackupUnknownsAreNull) {

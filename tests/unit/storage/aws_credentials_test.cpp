@@ -7,19 +7,14 @@
 
 #include <gtest/gtest.h>
 
+#include "fake_environment.hpp"
+
 namespace csnap::storage {
 namespace {
 
 namespace fs = std::filesystem;
 
-EnvironmentLookup fake_environment(std::map<std::string, std::string> values) {
-  return [values = std::move(values)](std::string_view name) -> std::optional<std::string> {
-    auto it = values.find(std::string(name));
-    if (it == values.end() || it->second.empty())
-      return std::nullopt;
-    return it->second;
-  };
-}
+using ::csnap::test_common::fake_environment;
 
 class AwsFiles : public ::testing::Test {
  protected:

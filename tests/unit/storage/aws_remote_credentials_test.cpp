@@ -5,32 +5,23 @@
 #include "storage/aws_remote_credentials.hpp"
 
 #include <atomic>
-#include <filesystem>
-#include <fstream>
 #include <map>
 #include <mutex>
-#include <random>
 #include <vector>
 
 #include <gtest/gtest.h>
 
 #include "../http/fake_http.hpp"
 #include "captured_log.hpp"
+#include "fake_environment.hpp"
+#include "temp_dir.hpp"
 
 namespace csnap::storage {
 namespace {
 
-namespace fs = std::filesystem;
 using namespace std::chrono_literals;
-
-EnvironmentLookup fake_environment(std::map<std::string, std::string> values) {
-  return [values = std::move(values)](std::string_view name) -> std::optional<std::string> {
-    auto it = values.find(std::string(name));
-    if (it == values.end() || it->second.empty())
-      return std::nullopt;
-    return it->second;
-  };
-}
+using ::csnap::test_common::fake_environment;
+using ::csnap::test_common::TempDir;
 
 bool contains(const std::string& text, std::string_view part) {
   return text.find(part) != std::string::npos;
@@ -40,23 +31,6 @@ bool contains(const std::string& text, std::string_view part) {
 RemoteCallOptions quick() {
   return {std::chrono::milliseconds(1000), std::chrono::milliseconds(3000), 1};
 }
-
-class TempDir {
- public:
-  TempDir() {
-    path_ = fs::temp_directory_path() / ("csnap-remote-" + std::to_string(std::random_device{}()));
-    fs::create_directories(path_);
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  std::string write(const std::string& name, const std::string& text) const {
-    std::ofstream(path_ / name) << text;
-    return (path_ / name).string();
-  }
-  std::string path(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  fs::path path_;
-};
 
 std::string sts_answer(const std::string& key, const std::string& expiration) {
   return "<AssumeRoleWithWebIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">"
@@ -180,7 +154,7 @@ class FakeSts : public ::testing::Test {
   std::string content_type_;
   std::string next_key_ = "ASIASTS1";
   std::atomic<bool> fail_{false};
-  TempDir dir_;
+  TempDir dir_{"csnap-remote-"};
 };
 
 TEST_F(FakeSts, SendsTheRoleAndTheTokenReadAgainOnEveryCall) {
@@ -356,7 +330,7 @@ class FakeContainer : public ::testing::Test {
   std::mutex mutex_;
   std::vector<std::string> authorizations_;
   std::vector<std::string> paths_;
-  TempDir dir_;
+  TempDir dir_{"csnap-remote-"};
 };
 
 TEST_F(FakeContainer, RelativeUriWithoutToken) {

@@ -1,0 +1,55 @@
+#pragma once
+// GET /: one self-contained HTML page for people: the daemon's status, the backups in the storage
+// and an inline SVG chart of the size and duration of this process's recent attempts. Rendered on
+// the server from a State snapshot (no scripts, no external assets); every string from outside
+// (keys, error messages, the storage's description) is escaped. The markup is also well-formed
+// XML, so that tests can parse it.
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "daemon/health.hpp"
+#include "daemon/state.hpp"
+#include "util/result.hpp"
+
+namespace csnap::daemon {
+
+inline constexpr const char* page_content_type = "text/html; charset=utf-8";
+
+// A backup in the storage, as GET /v1/backups lists it.
+struct StoredBackup {
+  std::string key;
+  std::uint64_t size_bytes = 0;
+  std::optional<Clock::time_point> time;  // from the key; absent when the listing has none
+};
+
+struct BackupListing {
+  std::string storage;                // where, e.g. "s3://bucket/prefix"
+  std::vector<StoredBackup> backups;  // as listed (newest first)
+};
+
+// Parses the JSON of GET /v1/backups: {"storage": "...", "backups": [{"key", "size", "time"}]},
+// "time" in Unix seconds. A corrupt error naming /v1/backups when it has another shape.
+Result<BackupListing> parse_backup_listing(std::string_view json);
+
+// `text` with &, <, >, " and ' as character references, control characters other than TAB, LF
+// and CR dropped, and the bytes of invalid UTF-8 as U+FFFD: safe in element content and in
+// quoted attribute values.
+std::string html_escape(std::string_view text);
+
+// An inline <svg> of `history`: the stored size of each success and the duration of each
+// attempt (failures marked) over time, with one <circle class="size-point"> per success and one
+// <circle class="duration-point"> per attempt. A short paragraph instead when `history` is empty.
+std::string render_chart(const std::vector<Attempt>& history);
+
+// The whole page for `snapshot` at `now`, with `health` as evaluate_health computed it and
+// `backups` the storage's listing, an error listing it, or nullopt when the daemon lists none.
+std::string render_page(const Snapshot& snapshot, const HealthAnswer& health,
+                        std::chrono::seconds health_max_age, Clock::time_point now,
+                        const std::optional<Result<BackupListing>>& backups);
+
+}  // namespace csnap::daemon
