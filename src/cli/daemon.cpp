@@ -6,6 +6,7 @@
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <vector>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -145,10 +146,15 @@ class BackupLoop {
     const auto started = SteadyClock::now();
     const auto started_at = daemon::Clock::now();
     state_.attempt_started(started_at);
-    auto storage = open_storage(config_);
-    if (!storage.ok())
-      return failed(storage.error(), "opening the storage", started, interval);
-    auto report = ops::run_backup(*consul, **storage, options_);
+    // The storage is opened once and kept, so that its connection and credentials (an STS or
+    // instance-profile answer) serve every backup; a failed open is tried again next time.
+    if (!storage_) {
+      auto opened = open_storage(config_);
+      if (!opened.ok())
+        return failed(opened.error(), "opening the storage", started, interval);
+      storage_ = std::move(*opened);
+    }
+    auto report = ops::run_backup(*consul, *storage_, options_);
     if (!report.ok())
       return failed(report.error(), "backup", started, interval);
     log::info("Backup completed successfully");
@@ -163,7 +169,7 @@ class BackupLoop {
     state_.succeeded(outcome);
 
     if (retention_)
-      apply_retention(**storage, report->key);
+      apply_retention(*storage_, report->key);
     return interval;
   }
 
@@ -218,6 +224,7 @@ class BackupLoop {
   Shutdown& shutdown_;
   std::unique_ptr<daemon::LeaderLock> lock_;
   std::optional<ops::RetentionPolicy> retention_;
+  std::unique_ptr<storage::Backend> storage_;
 };
 
 Result<std::unique_ptr<daemon::LeaderLock>> make_lock(const config::Config& config,
@@ -243,24 +250,38 @@ Result<std::unique_ptr<daemon::LeaderLock>> make_lock(const config::Config& conf
                                               std::move(options));
 }
 
-// GET /v1/backups: the backups in the storage, newest first (a storage of its own: this runs on
-// a server thread).
-Result<std::string> list_backups_json(const config::Config& config, const std::string& prefix) {
-  CSNAP_ASSIGN_OR_RETURN(auto storage, open_storage(config));
-  auto listed_prefix = prefix.empty() || prefix.ends_with('/') ? prefix : prefix + "/";
-  CSNAP_ASSIGN_OR_RETURN(auto objects, storage->list(listed_prefix));
-  nlohmann::json backups = nlohmann::json::array();
-  for (const auto& object : objects) {
-    auto time = ops::backup_time_from_key(object.key);
-    if (!time)
-      continue;
-    backups.push_back({{"key", object.key}, {"size", object.size}, {"time", *time}});
+// GET /v1/backups: the backups in the storage, newest first. Server threads call it, so it has a
+// storage of its own (opened on first use and kept), one request at a time.
+class BackupListing {
+ public:
+  BackupListing(const config::Config& config, const std::string& prefix)
+      : config_(config), prefix_(prefix.empty() || prefix.ends_with('/') ? prefix : prefix + "/") {}
+
+  Result<std::string> json() {
+    std::lock_guard lock(mutex_);
+    if (!storage_) {
+      CSNAP_ASSIGN_OR_RETURN(storage_, open_storage(config_));
+    }
+    CSNAP_ASSIGN_OR_RETURN(auto objects, storage_->list(prefix_));
+    std::vector<std::pair<std::int64_t, const storage::ObjectInfo*>> dated;
+    for (const auto& object : objects) {
+      if (auto time = ops::backup_time_from_key(object.key))
+        dated.emplace_back(*time, &object);
+    }
+    std::stable_sort(dated.begin(), dated.end(),
+                     [](const auto& a, const auto& b) { return a.first > b.first; });
+    nlohmann::json backups = nlohmann::json::array();
+    for (const auto& [time, object] : dated)
+      backups.push_back({{"key", object->key}, {"size", object->size}, {"time", time}});
+    return nlohmann::json{{"storage", storage_->describe()}, {"backups", backups}}.dump();
   }
-  std::sort(backups.begin(), backups.end(), [](const auto& a, const auto& b) {
-    return a["time"].template get<std::int64_t>() > b["time"].template get<std::int64_t>();
-  });
-  return nlohmann::json{{"storage", storage->describe()}, {"backups", backups}}.dump();
-}
+
+ private:
+  const config::Config& config_;
+  const std::string prefix_;
+  std::mutex mutex_;
+  std::unique_ptr<storage::Backend> storage_;
+};
 
 // Waits for SIGINT or SIGTERM (blocked in every thread).
 int wait_for_signal(const sigset_t& signals) {
@@ -287,14 +308,13 @@ Status run_daemon(const config::Config& config, const ops::BackupOptions& option
   CSNAP_ASSIGN_OR_RETURN(auto lock, make_lock(config, host));
   daemon::State state(tool_version, lock != nullptr);
 
+  BackupListing listing(config, options.key_prefix);  // outlives the server, which calls it
   std::unique_ptr<daemon::HttpServer> server;
   auto http_addr = config.string("http-addr");
   if (http_addr != "off" && !http_addr.empty()) {
     daemon::HttpServerOptions server_options;
     server_options.health_max_age = config.duration("health-max-age");
-    server_options.list_backups = [&config, prefix = options.key_prefix] {
-      return list_backups_json(config, prefix);
-    };
+    server_options.list_backups = [&listing] { return listing.json(); };
     CSNAP_ASSIGN_OR_RETURN(server, daemon::HttpServer::start(http_addr, state, server_options));
     log::info("Serving /, /health, /metrics, /v1/status and /v1/backups on http://{}",
               server->address());
