@@ -27,6 +27,9 @@ echo "== seaweedfs: $WEED_BIN"
 EC2_METADATA_MOCK_BIN="$(bash scripts/build-ec2-metadata-mock.sh)"
 export EC2_METADATA_MOCK_BIN
 echo "== ec2-metadata-mock: $EC2_METADATA_MOCK_BIN"
+TOXIPROXY_BIN="$(bash scripts/build-toxiproxy.sh)"
+export TOXIPROXY_BIN
+echo "== toxiproxy: $TOXIPROXY_BIN"
 CSNAP_PYTHON="$(bash scripts/install-py-tools.sh)"
 export CSNAP_PYTHON
 
