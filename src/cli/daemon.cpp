@@ -15,6 +15,7 @@
 
 #include "cli/setup.hpp"
 #include "cli/version.hpp"
+#include "daemon/backup_catalog.hpp"
 #include "daemon/http_server.hpp"
 #include "daemon/leader.hpp"
 #include "daemon/service.hpp"
@@ -22,6 +23,7 @@
 #include "ops/naming.hpp"
 #include "ops/retention.hpp"
 #include "util/log.hpp"
+#include "util/text.hpp"
 
 namespace csnap::cli {
 namespace {
@@ -75,20 +77,25 @@ class BackupLoop {
  public:
   BackupLoop(const config::Config& config, ops::BackupOptions options, daemon::State& state,
              Shutdown& shutdown, std::unique_ptr<daemon::LeaderLock> lock,
-             std::optional<ops::RetentionPolicy> retention)
+             std::optional<ops::RetentionPolicy> retention, daemon::BackupCatalog& catalog)
       : config_(config),
         options_(std::move(options)),
         state_(state),
         shutdown_(shutdown),
         lock_(std::move(lock)),
-        retention_(std::move(retention)) {
+        retention_(std::move(retention)),
+        catalog_(catalog) {
     options_.stop_reason = [this]() -> std::string {
       if (shutdown_.grace_over())
         return "shutting down, and the grace period (--shutdown-grace) is over";
       if (lock_ && lock_->lost())
-        return "this daemon lost the leader lock";
+        return "this daemon lost the leader lock (its session is gone or could not be renewed "
+               "within the TTL)";
       return {};
     };
+    // Two daemons never both commit: a fresh read of the lock key right before the commit.
+    if (lock_)
+      options_.confirm_commit = [this] { return lock_->confirm(); };
   }
 
   void run() {
@@ -110,15 +117,22 @@ class BackupLoop {
     auto consul = connect_consul(config_);
     if (!consul.ok())
       return failed(consul.error(), "connecting to Consul", SteadyClock::now(), interval);
-    refresh_cluster_last_backup(**consul);
 
+    // The lock first: its requests time out within a fraction of the TTL, so a daemon cut off
+    // from Consul says so (not leader, a failure counted) at once rather than after the long
+    // timeouts of the other requests.
+    bool leader = true;
     if (lock_) {
-      auto leader = lead();
-      if (!leader.ok())
-        return failed(leader.error(), "the leader lock", SteadyClock::now(), interval);
-      if (!*leader)
-        return interval;
+      auto led = lead();
+      if (!led.ok()) {
+        state_.set_leader(false);
+        return failed(led.error(), "the leader lock", SteadyClock::now(), interval);
+      }
+      leader = *led;
     }
+    refresh_cluster_last_backup(**consul);
+    if (!leader)
+      return interval;
     return backup(std::move(*consul), interval);
   }
 
@@ -170,6 +184,7 @@ class BackupLoop {
 
     if (retention_)
       apply_retention(*storage_, report->key);
+    catalog_.refresh();
     return interval;
   }
 
@@ -214,8 +229,18 @@ class BackupLoop {
     }
     if (!entry->has_value())
       return;
-    if (auto when = daemon::parse_last_backup((*entry)->value))
-      state_.set_cluster_last_backup(*when);
+    auto when = daemon::parse_last_backup((*entry)->value);
+    if (!when)
+      return;
+    if (state_.offer_cluster_last_backup(*when, daemon::Clock::now()) ==
+        daemon::LastBackupOffer::ignored) {
+      log::warn(
+          "Ignoring {} = {} ({}): it is in the future, more than {}s ahead of this clock (a "
+          "wrong clock on the replica that wrote it, or a forged value); /health counts only "
+          "backups that have happened",
+          options_.last_backup_key, trim((*entry)->value), daemon::format_utc(*when),
+          daemon::max_clock_skew.count());
+    }
   }
 
   const config::Config& config_;
@@ -224,11 +249,24 @@ class BackupLoop {
   Shutdown& shutdown_;
   std::unique_ptr<daemon::LeaderLock> lock_;
   std::optional<ops::RetentionPolicy> retention_;
+  daemon::BackupCatalog& catalog_;
   std::unique_ptr<storage::Backend> storage_;
 };
 
+// A client for the leader lock's requests: each times out within a fraction of the TTL and is not
+// retried, so that no request outlives the lease (--consul-timeout is for the backup's reads).
+Result<std::unique_ptr<consul::Client>> connect_consul_for_lock(const config::Config& config,
+                                                                std::chrono::seconds ttl) {
+  CSNAP_TRY(connect_consul(config));  // the same checks, and their exit code
+  consul::Settings settings = consul_settings(config);
+  settings.request_timeout = daemon::lock_request_timeout(ttl);
+  settings.max_attempts = 1;
+  return consul::Client::create(settings);
+}
+
 Result<std::unique_ptr<daemon::LeaderLock>> make_lock(const config::Config& config,
-                                                      const std::string& host) {
+                                                      const std::string& host,
+                                                      daemon::State& state) {
   if (!config.boolean("lock"))
     return std::unique_ptr<daemon::LeaderLock>();
   auto ttl = config.duration("lock-ttl");
@@ -238,9 +276,10 @@ Result<std::unique_ptr<daemon::LeaderLock>> make_lock(const config::Config& conf
                              "24h)",
                              ttl.count()));
   }
-  CSNAP_ASSIGN_OR_RETURN(auto consul, connect_consul(config));
-  CSNAP_ASSIGN_OR_RETURN(auto renewer, connect_consul(config));
+  CSNAP_ASSIGN_OR_RETURN(auto consul, connect_consul_for_lock(config, ttl));
+  CSNAP_ASSIGN_OR_RETURN(auto renewer, connect_consul_for_lock(config, ttl));
   daemon::LeaderLockOptions options;
+  options.on_lost = [&state] { state.set_leader(false); };
   options.key = config.string("lock-key");
   options.ttl = ttl;
   options.lock_delay = config.duration("lock-delay");
@@ -250,19 +289,20 @@ Result<std::unique_ptr<daemon::LeaderLock>> make_lock(const config::Config& conf
                                               std::move(options));
 }
 
-// GET /v1/backups: the backups in the storage, newest first. Server threads call it, so it has a
-// storage of its own (opened on first use and kept), one request at a time.
-class BackupListing {
+// The backups in the storage, newest first, for the daemon's pages (through a BackupCatalog, which
+// calls it on one thread at a time). It has a storage of its own, opened on first use and kept.
+class StorageLister {
  public:
-  BackupListing(const config::Config& config, const std::string& prefix)
+  StorageLister(const config::Config& config, const std::string& prefix)
       : config_(config), prefix_(prefix.empty() || prefix.ends_with('/') ? prefix : prefix + "/") {}
 
-  Result<std::string> json() {
-    std::lock_guard lock(mutex_);
+  Result<daemon::BackupListing> list() {
     if (!storage_) {
       CSNAP_ASSIGN_OR_RETURN(storage_, open_storage(config_));
     }
     CSNAP_ASSIGN_OR_RETURN(auto objects, storage_->list(prefix_));
+    daemon::BackupListing listing;
+    listing.storage = storage_->describe();
     std::vector<std::pair<std::int64_t, const storage::ObjectInfo*>> dated;
     for (const auto& object : objects) {
       if (auto time = ops::backup_time_from_key(object.key))
@@ -270,16 +310,17 @@ class BackupListing {
     }
     std::stable_sort(dated.begin(), dated.end(),
                      [](const auto& a, const auto& b) { return a.first > b.first; });
-    nlohmann::json backups = nlohmann::json::array();
-    for (const auto& [time, object] : dated)
-      backups.push_back({{"key", object->key}, {"size", object->size}, {"time", time}});
-    return nlohmann::json{{"storage", storage_->describe()}, {"backups", backups}}.dump();
+    for (const auto& [time, object] : dated) {
+      listing.backups.push_back({.key = object->key,
+                                 .size_bytes = object->size,
+                                 .time = daemon::Clock::time_point(std::chrono::seconds(time))});
+    }
+    return listing;
   }
 
  private:
   const config::Config& config_;
   const std::string prefix_;
-  std::mutex mutex_;
   std::unique_ptr<storage::Backend> storage_;
 };
 
@@ -305,16 +346,18 @@ Status run_daemon(const config::Config& config, const ops::BackupOptions& option
 
   const std::string host = options.hostname.empty() ? ops::local_hostname() : options.hostname;
   CSNAP_ASSIGN_OR_RETURN(auto retention, retention_policy(config));
-  CSNAP_ASSIGN_OR_RETURN(auto lock, make_lock(config, host));
-  daemon::State state(tool_version, lock != nullptr);
+  daemon::State state(tool_version, config.boolean("lock"));
+  CSNAP_ASSIGN_OR_RETURN(auto lock, make_lock(config, host, state));
 
-  BackupListing listing(config, options.key_prefix);  // outlives the server, which calls it
+  // Outlive the server, which calls them.
+  StorageLister lister(config, options.key_prefix);
+  daemon::BackupCatalog catalog([&lister] { return lister.list(); });
   std::unique_ptr<daemon::HttpServer> server;
   auto http_addr = config.string("http-addr");
   if (http_addr != "off" && !http_addr.empty()) {
     daemon::HttpServerOptions server_options;
     server_options.health_max_age = config.duration("health-max-age");
-    server_options.list_backups = [&listing] { return listing.json(); };
+    server_options.list_backups = [&catalog] { return catalog.current(); };
     CSNAP_ASSIGN_OR_RETURN(server, daemon::HttpServer::start(http_addr, state, server_options));
     log::info("Serving /, /health, /metrics, /v1/status and /v1/backups on http://{}",
               server->address());
@@ -337,7 +380,7 @@ Status run_daemon(const config::Config& config, const ops::BackupOptions& option
 
   log::debug("Backup starting on interval: {}s", config.duration("interval").count());
   Shutdown shutdown;
-  BackupLoop loop(config, options, state, shutdown, std::move(lock), std::move(retention));
+  BackupLoop loop(config, options, state, shutdown, std::move(lock), std::move(retention), catalog);
   std::thread worker([&loop] { loop.run(); });
 
   int signal = wait_for_signal(signals);

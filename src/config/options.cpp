@@ -54,7 +54,8 @@ constexpr OptionSpec options[] = {
   {"consul-tls-server-name", "CONSUL_TLS_SERVER_NAME", "consul.tls_server_name", string, "",
    "server name to verify Consul's certificate against"},
   {"consul-timeout", "CONSUL_SNAPSHOT_CONSUL_TIMEOUT", "consul.timeout", duration, "60s",
-   "timeout of one request to Consul"},
+   "timeout of one request to Consul (the leader lock's requests time out after a quarter of "
+   "--lock-ttl instead)"},
 
   // Storage and layout
   {"local-dir", "LOCAL_DIR", "local.dir", path, "./consul-snapshots",
@@ -79,7 +80,8 @@ constexpr OptionSpec options[] = {
   {"lock-key", "CONSUL_SNAPSHOT_LOCK_KEY", "daemon.lock_key", string,
    "service/consul-snapshot/leader", "KV key of the leader lock", scope_backup},
   {"lock-ttl", "CONSUL_SNAPSHOT_LOCK_TTL", "daemon.lock_ttl", duration, "15s",
-   "TTL of the leader's Consul session (10s to 24h); renewed every half TTL", scope_backup},
+   "TTL of the leader's Consul session (10s to 24h); renewed every third of it; a leader with no "
+   "renewal confirmed within one TTL steps down", scope_backup},
   {"lock-delay", "CONSUL_SNAPSHOT_LOCK_DELAY", "daemon.lock_delay", duration, "15s",
    "Consul's lock-delay: how long the lock stays free-but-unavailable after a leader's session "
    "ends", scope_backup},
@@ -88,8 +90,9 @@ constexpr OptionSpec options[] = {
    "KV key that gets the Unix time of each successful backup (the original tool's key)",
    scope_backup},
   {"http-addr", "CONSUL_SNAPSHOT_HTTP_ADDR", "daemon.http_addr", string, ":5001",
-   "address of the daemon's HTTP server (/health, /metrics, /v1/status): host:port or :port; "
-   "'off' for none", scope_backup},
+   "address of the daemon's HTTP server (/, /health, /metrics, /v1/status, /v1/backups; no "
+   "authentication): host:port or :port, e.g. 127.0.0.1:5001 for this machine only; 'off' for "
+   "none", scope_backup},
   {"health-max-age", "CONSUL_SNAPSHOT_HEALTH_MAX_AGE", "daemon.health_max_age", duration, "1h",
    "/health answers 500 once the last successful backup is older than this", scope_backup},
   {"register-service", "CONSUL_SNAPSHOT_REGISTER_SERVICE", "daemon.register_service", boolean,

@@ -28,7 +28,8 @@ HealthAnswer evaluate_health(const Snapshot& snapshot, Clock::time_point now,
   HealthAnswer answer;
   if (snapshot.last_success)
     answer.last_backup = snapshot.last_success->finished;
-  if (snapshot.cluster_last_backup)
+  // A time in the future beyond the allowed skew is a wrong clock or a forged key: not counted.
+  if (snapshot.cluster_last_backup && *snapshot.cluster_last_backup <= now + max_clock_skew)
     answer.last_backup = std::max(answer.last_backup.value_or(*snapshot.cluster_last_backup),
                                   *snapshot.cluster_last_backup);
 

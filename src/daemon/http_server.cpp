@@ -1,7 +1,9 @@
 // The HTTP server is cpp-httplib (Debian's libcpp-httplib-dev, a compiled shared library whose
 // compile definitions come from pkg-config). It is already a dependency of the project's tests,
-// needs no configuration strings, and lets us choose the worker count: one listener thread plus
-// a pool of two workers keep an idle daemon at a few hundred KiB and no CPU (accept() blocks).
+// needs no configuration strings, and lets us bring our own task queue: one listener thread and
+// workers that start as connections arrive and end when idle keep an idle daemon at a few hundred
+// KiB and no CPU (accept() blocks), while sixteen idle connections do not hold up /health (with a
+// fixed pool of two workers they did, for 5 s each: every worker waited out a keep-alive).
 // civetweb would have worked too but adds an option-string API and its own thread model.
 
 #include "daemon/http_server.hpp"
@@ -9,7 +11,11 @@
 #include <atomic>
 #include <cerrno>
 #include <charconv>
+#include <condition_variable>
 #include <cstring>
+#include <deque>
+#include <list>
+#include <mutex>
 #include <thread>
 
 #include <httplib.h>
@@ -25,7 +31,13 @@ namespace csnap::daemon {
 
 namespace {
 
-constexpr std::size_t worker_threads = 2;
+// A connection that sends no (further) request is closed after this long; it holds a worker
+// meanwhile, so it is short. Reading or writing one request may take a little longer.
+constexpr time_t keep_alive_seconds = 2;
+constexpr time_t read_write_timeout_seconds = 5;
+constexpr std::size_t keep_alive_max_requests = 10;
+// A worker without work for this long ends.
+constexpr std::chrono::seconds worker_idle_exit{30};
 constexpr const char* text_content_type = "text/plain; charset=utf-8";
 constexpr const char* json_content_type = "application/json";
 
@@ -55,6 +67,88 @@ void configure_listen_socket(socket_t socket) {
   int no = 0;
   setsockopt(socket, IPPROTO_IPV6, IPV6_V6ONLY, &no, sizeof no);  // fails on IPv4: fine
 }
+
+// httplib's task queue: each connection is one task. Workers start when a task finds none idle,
+// up to `max_workers` (then tasks wait in order), and end after `idle_exit` without work.
+class OnDemandWorkers final : public httplib::TaskQueue {
+ public:
+  OnDemandWorkers(std::size_t max_workers, std::chrono::milliseconds idle_exit)
+      : max_workers_(std::max<std::size_t>(max_workers, 1)), idle_exit_(idle_exit) {}
+  ~OnDemandWorkers() override { shutdown(); }
+
+  void enqueue(std::function<void()> task) override {
+    std::lock_guard lock(mutex_);
+    join_finished();
+    tasks_.push_back(std::move(task));
+    if (tasks_.size() > idle_ && workers_.size() < max_workers_) {
+      workers_.emplace_back();
+      Worker& worker = workers_.back();
+      worker.thread = std::thread([this, &worker] { work(worker); });
+    }
+    wake_.notify_one();
+  }
+
+  // Runs the queued tasks, then joins every worker.
+  void shutdown() override {
+    std::list<Worker> workers;
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+      workers.swap(workers_);
+    }
+    wake_.notify_all();
+    for (Worker& worker : workers) {
+      if (worker.thread.joinable())
+        worker.thread.join();
+    }
+  }
+
+ private:
+  struct Worker {
+    std::thread thread;
+    bool finished = false;
+  };
+
+  void work(Worker& self) {
+    std::unique_lock lock(mutex_);
+    while (true) {
+      ++idle_;
+      wake_.wait_for(lock, idle_exit_, [this] { return stopping_ || !tasks_.empty(); });
+      --idle_;
+      if (tasks_.empty()) {  // stopping, or idle for idle_exit_
+        self.finished = true;
+        return;
+      }
+      auto task = std::move(tasks_.front());
+      tasks_.pop_front();
+      lock.unlock();
+      task();
+      lock.lock();
+    }
+  }
+
+  // With mutex_ held: joins the workers that ended (they only return from work() after setting
+  // `finished` under the mutex, so the join is immediate).
+  void join_finished() {
+    for (auto it = workers_.begin(); it != workers_.end();) {
+      if (it->finished) {
+        it->thread.join();
+        it = workers_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+
+  const std::size_t max_workers_;
+  const std::chrono::milliseconds idle_exit_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<std::function<void()>> tasks_;
+  std::list<Worker> workers_;
+  std::size_t idle_ = 0;
+  bool stopping_ = false;
+};
 
 }  // namespace
 
@@ -117,6 +211,7 @@ std::string render_status(const Snapshot& snapshot, const HealthAnswer& health,
     status["last_success"] = nullptr;
   }
   status["cluster_last_backup"] = time_or_null(snapshot.cluster_last_backup);
+  status["ignored_cluster_last_backup"] = time_or_null(snapshot.ignored_cluster_last_backup);
   status["last_attempt"] = time_or_null(snapshot.last_attempt);
   status["last_duration_seconds"] = snapshot.last_duration
                                         ? nlohmann::json(snapshot.last_duration->count())
@@ -220,14 +315,9 @@ void HttpServer::Impl::route() {
   });
   server.Get("/", [this](const httplib::Request&, httplib::Response& response) {
     std::optional<Result<BackupListing>> backups;
-    if (options.list_backups) {
-      Result<std::string> listing = options.list_backups();
-      if (listing.ok())
-        backups = parse_backup_listing(*listing);
-      else
-        backups = Result<BackupListing>(listing.error());
-    }
-    // After listing, which may take a while: the status as of the answer.
+    if (options.list_backups)
+      backups = options.list_backups();
+    // After listing, which may have taken a while: the status as of the answer.
     Snapshot snapshot = state.snapshot();
     auto now = Clock::now();
     HealthAnswer health = evaluate_health(snapshot, now, options.health_max_age);
@@ -235,7 +325,7 @@ void HttpServer::Impl::route() {
                          page_content_type);
   });
   server.Get("/v1/backups", [this](const httplib::Request&, httplib::Response& response) {
-    Result<std::string> listing = options.list_backups();
+    Result<BackupListing> listing = options.list_backups();
     if (!listing.ok()) {
       response.status = 500;
       nlohmann::json error = {{"error", listing.error().message()}};
@@ -244,7 +334,7 @@ void HttpServer::Impl::route() {
           json_content_type);
       return;
     }
-    response.set_content(std::move(listing).value(), json_content_type);
+    response.set_content(render_backup_listing(*listing) + "\n", json_content_type);
   });
 
   server.set_exception_handler(
@@ -277,12 +367,14 @@ Result<std::unique_ptr<HttpServer>> HttpServer::start(std::string_view address, 
 
   auto impl = std::make_unique<Impl>(state, std::move(options));
   httplib::Server& server = impl->server;
-  server.new_task_queue = [] { return new httplib::ThreadPool(worker_threads); };
+  server.new_task_queue = [max_workers = impl->options.max_workers] {
+    return new OnDemandWorkers(max_workers, worker_idle_exit);
+  };
   server.set_socket_options(configure_listen_socket);
-  server.set_keep_alive_max_count(20);
-  server.set_keep_alive_timeout(5);
-  server.set_read_timeout(10);
-  server.set_write_timeout(10);
+  server.set_keep_alive_max_count(keep_alive_max_requests);
+  server.set_keep_alive_timeout(keep_alive_seconds);
+  server.set_read_timeout(read_write_timeout_seconds);
+  server.set_write_timeout(read_write_timeout_seconds);
   server.set_payload_max_length(64 * 1024);
   impl->route();
 

@@ -3,6 +3,9 @@
 // original tool's health check), GET /metrics (Prometheus text format), GET /v1/status (JSON)
 // and, when the daemon supplies it, GET /v1/backups. Other paths answer 404, other methods 405.
 // Answers are computed from the shared State on every request; the server keeps nothing of its own.
+// Idle or slow connections cannot starve /health: workers start as connections arrive (up to
+// HttpServerOptions::max_workers), and a connection that sends nothing is closed after a short
+// keep-alive wait.
 
 #include <chrono>
 #include <functional>
@@ -10,6 +13,7 @@
 #include <string>
 #include <string_view>
 
+#include "daemon/backup_catalog.hpp"
 #include "daemon/health.hpp"
 #include "daemon/state.hpp"
 #include "util/result.hpp"
@@ -20,11 +24,13 @@ struct HttpServerOptions {
   // /health (and the health parts of /metrics and /v1/status) answers 500 once the last backup is
   // older than this.
   std::chrono::seconds health_max_age{3600};
-  // Answers GET /v1/backups with a JSON document, {"storage": "...", "backups": [{"key", "size",
-  // "time"}...]} newest first (called on a server thread, so it must be thread-safe); an error
-  // becomes a 500 with the error's message. Also lists the backups on GET /. Unset: /v1/backups
-  // is 404 and the page has no list of backups.
-  std::function<Result<std::string>()> list_backups;
+  // The backups in the storage for GET /v1/backups (as render_backup_listing writes them) and
+  // GET /; an error becomes a 500 with the error's message. Called on a server thread, so it must
+  // be thread-safe, and quick: give it a BackupCatalog's current(), not a storage listing. Unset:
+  // /v1/backups is 404 and the page has no list of backups.
+  std::function<Result<BackupListing>()> list_backups;
+  // At most this many requests are served at once; workers start on demand and end when idle.
+  std::size_t max_workers = 32;
 };
 
 // A parsed --http-addr: ":5001" (every interface, IPv6 and IPv4), "127.0.0.1:5001",
@@ -44,9 +50,10 @@ std::string render_status(const Snapshot& snapshot, const HealthAnswer& health,
 
 class HttpServer {
  public:
-  // Binds `address` (an --http-addr value) and serves on a listener thread and two workers until
-  // stop(). `state` must outlive the server. Errors name --http-addr and the address: invalid
-  // form (invalid_argument), or the address cannot be bound (unavailable: in use, not local...).
+  // Binds `address` (an --http-addr value) and serves on a listener thread and workers started
+  // on demand until stop(). `state` must outlive the server. Errors name --http-addr and the
+  // address: invalid form (invalid_argument), or the address cannot be bound (unavailable: in use,
+  // not local...).
   static Result<std::unique_ptr<HttpServer>> start(std::string_view address, const State& state,
                                                    HttpServerOptions options = {});
 

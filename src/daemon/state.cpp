@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <ctime>
 
+#include "util/log.hpp"
+
 namespace csnap::daemon {
 
 namespace {
@@ -66,6 +68,7 @@ void State::succeeded(const BackupOutcome& outcome) {
 
 void State::failed(std::string_view cause, std::string message,
                    std::chrono::duration<double> took) {
+  message = log::scrub_secrets(message);
   std::lock_guard lock(mutex_);
   ++data_.failures[std::string(cause)];
   ++data_.failures_in_a_row;
@@ -94,10 +97,16 @@ void State::set_leader(bool is_leader) {
   data_.is_leader = is_leader;
 }
 
-void State::set_cluster_last_backup(Clock::time_point when) {
+LastBackupOffer State::offer_cluster_last_backup(Clock::time_point when, Clock::time_point now) {
   std::lock_guard lock(mutex_);
+  if (when > now + max_clock_skew) {
+    bool again = data_.ignored_cluster_last_backup == when;
+    data_.ignored_cluster_last_backup = when;
+    return again ? LastBackupOffer::ignored_again : LastBackupOffer::ignored;
+  }
   if (!data_.cluster_last_backup || *data_.cluster_last_backup < when)
     data_.cluster_last_backup = when;
+  return LastBackupOffer::accepted;
 }
 
 Snapshot State::snapshot() const {

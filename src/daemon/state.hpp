@@ -17,6 +17,18 @@ namespace csnap::daemon {
 
 using Clock = std::chrono::system_clock;
 
+// How far in the future another replica's clock may put the lastbackup key before the value is
+// ignored: NTP keeps clocks far closer; a value beyond it is a wrong clock or a forged key, and
+// counting it would keep /health green without backups.
+inline constexpr std::chrono::seconds max_clock_skew{60};
+
+// What State::offer_cluster_last_backup did with a value.
+enum class LastBackupOffer {
+  accepted,       // not in the future (beyond max_clock_skew): health may count it
+  ignored,        // in the future: ignored, and not the value ignored last time (warn about it)
+  ignored_again,  // the same future value as last time (already warned about)
+};
+
 struct BackupOutcome {
   Clock::time_point started;
   Clock::time_point finished;
@@ -52,6 +64,8 @@ struct Snapshot {
   // The cluster's last successful backup as recorded in the lastbackup key (any replica's), if
   // known; health uses the newer of this and last_success.
   std::optional<Clock::time_point> cluster_last_backup;
+  // The last value of the lastbackup key that was ignored for being in the future, if any.
+  std::optional<Clock::time_point> ignored_cluster_last_backup;
   std::optional<Clock::time_point> last_attempt;  // start of the last attempt, success or not
   std::optional<std::chrono::duration<double>> last_duration;  // of the last attempt
   std::string last_error;  // message of the last failure, "" after success
@@ -75,10 +89,13 @@ class State {
   // Records a success, and appends it to the history.
   void succeeded(const BackupOutcome& outcome);
   // Records a failure that took `took`, and appends it to the history (as an attempt that started
-  // `took` ago).
+  // `took` ago). Registered secrets in `message` are redacted (log::scrub_secrets) before it is
+  // kept, since it is shown on /health, /v1/status and the page.
   void failed(std::string_view cause, std::string message, std::chrono::duration<double> took);
   void set_leader(bool is_leader);
-  void set_cluster_last_backup(Clock::time_point when);
+  // The lastbackup key read at `now` says `when`: kept (when newer than what is known) unless it
+  // is more than max_clock_skew after `now`.
+  LastBackupOffer offer_cluster_last_backup(Clock::time_point when, Clock::time_point now);
 
   Snapshot snapshot() const;
 

@@ -6,7 +6,6 @@
 #include <unordered_map>
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include "util/json_string.hpp"
 
@@ -253,33 +252,6 @@ void backups_section(std::string& out, const std::vector<Attempt>& history,
 }
 
 }  // namespace
-
-Result<BackupListing> parse_backup_listing(std::string_view json) {
-  auto corrupt = [](std::string_view problem) {
-    return Error(ErrorKind::corrupt, fmt::format("the backup listing (/v1/backups): {}", problem));
-  };
-  auto document = nlohmann::json::parse(json, nullptr, false);
-  if (document.is_discarded() || !document.is_object())
-    return corrupt("not a JSON object");
-  BackupListing listing;
-  if (auto storage = document.find("storage"); storage != document.end() && storage->is_string())
-    listing.storage = storage->get<std::string>();
-  auto backups = document.find("backups");
-  if (backups == document.end() || !backups->is_array())
-    return corrupt("no \"backups\" array");
-  for (const auto& entry : *backups) {
-    if (!entry.is_object() || !entry.contains("key") || !entry["key"].is_string())
-      return corrupt("a backup without a \"key\" string");
-    StoredBackup backup;
-    backup.key = entry["key"].get<std::string>();
-    if (auto size = entry.find("size"); size != entry.end() && size->is_number_unsigned())
-      backup.size_bytes = size->get<std::uint64_t>();
-    if (auto time = entry.find("time"); time != entry.end() && time->is_number_integer())
-      backup.time = Clock::time_point(std::chrono::seconds(time->get<std::int64_t>()));
-    listing.backups.push_back(std::move(backup));
-  }
-  return listing;
-}
 
 std::string html_escape(std::string_view text) {
   bool valid = is_valid_utf8(text);

@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "daemon/backup_catalog.hpp"
 #include "daemon/health.hpp"
 #include "daemon/state.hpp"
 #include "util/result.hpp"
@@ -19,22 +20,6 @@
 namespace csnap::daemon {
 
 inline constexpr const char* page_content_type = "text/html; charset=utf-8";
-
-// A backup in the storage, as GET /v1/backups lists it.
-struct StoredBackup {
-  std::string key;
-  std::uint64_t size_bytes = 0;
-  std::optional<Clock::time_point> time;  // from the key; absent when the listing has none
-};
-
-struct BackupListing {
-  std::string storage;                // where, e.g. "s3://bucket/prefix"
-  std::vector<StoredBackup> backups;  // as listed (newest first)
-};
-
-// Parses the JSON of GET /v1/backups: {"storage": "...", "backups": [{"key", "size", "time"}]},
-// "time" in Unix seconds. A corrupt error naming /v1/backups when it has another shape.
-Result<BackupListing> parse_backup_listing(std::string_view json);
 
 // `text` with &, <, >, " and ' as character references, control characters other than TAB, LF
 // and CR dropped, and the bytes of invalid UTF-8 as U+FFFD: safe in element content and in

@@ -78,8 +78,14 @@ class StoppableSink final : public ByteSink {
     CSNAP_TRY(check_stop(options_));
     return inner_.write(data);
   }
+  // The commit point: the storage makes the object visible in inner_.finish().
   Status finish() override {
     CSNAP_TRY(check_stop(options_));
+    if (options_.confirm_commit) {
+      auto confirmed = options_.confirm_commit();
+      if (!confirmed.ok())
+        return std::move(confirmed.error().add_context("backup abandoned before its commit"));
+    }
     return inner_.finish();
   }
 

@@ -38,6 +38,11 @@ struct BackupOptions {
   // storage: a reason to stop ("shutting down", "lost the leader lock") abandons the backup, so
   // that no object is left behind. "" = go on.
   std::function<std::string()> stop_reason;
+  // Called once, after the last byte is written and `stop_reason` has no reason, right before
+  // the backup is committed to the storage (e.g. a fresh read showing that this daemon still
+  // holds the leader lock). An error abandons the backup, so that no object is left behind; it
+  // must fail closed (an error when it cannot tell). Unset: nothing to confirm.
+  std::function<Status()> confirm_commit;
 };
 
 struct BackupReport {

@@ -107,6 +107,11 @@ void register_secret(std::string_view secret) {
   state().secrets.emplace_back(secret);
 }
 
+std::string scrub_secrets(std::string_view message) {
+  std::lock_guard lock(state().mutex);
+  return scrub(message, state().secrets);
+}
+
 void set_before_write(std::function<void()> hook) {
   std::lock_guard lock(state().mutex);
   state().before_write = std::move(hook);

@@ -28,6 +28,10 @@ Level level();
 // defence behind the Secret type. Values shorter than 4 bytes are ignored.
 void register_secret(std::string_view secret);
 
+// `message` with every registered secret replaced by **redacted**, as a log line would show it:
+// for text that leaves the process by another way (the daemon's /health, status and page).
+std::string scrub_secrets(std::string_view message);
+
 // `hook` runs before each line is written (e.g. to clear a progress line on the terminal);
 // an empty function removes it.
 void set_before_write(std::function<void()> hook);

@@ -1,6 +1,7 @@
 // The daemon against a real Consul: the leader lock with two daemons (and a takeover after
-// kill -9), /health and /metrics through a Consul outage, --register-service with the agent's own
-// check, and SIGTERM during a large backup. Everything is checked from outside: curl against
+// kill -9, and after the leader is cut off from Consul by a fault proxy), /health and /metrics
+// through a Consul outage, --register-service with the agent's own check, and SIGTERM during a
+// large backup. Everything is checked from outside: curl against
 // Consul and against the daemon's HTTP server, the files in the backup folder, the process exit.
 
 #include <chrono>
@@ -12,10 +13,12 @@
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include <sys/stat.h>
 
 #include "cli_test.hpp"
 #include "daemon_process.hpp"
 #include "test_data.hpp"
+#include "toxiproxy.hpp"
 #include "util/base64.hpp"
 
 namespace csnap::testing {
@@ -25,8 +28,27 @@ namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using nlohmann::json;
 
+// How the fault proxy cuts the leader off from Consul.
+enum class Cut {
+  stall,    // Toxiproxy's `timeout` toxic both ways: nothing gets through, connections stay open
+  latency,  // answers arrive 15 s late: longer than the TTL, so no renewal is ever confirmed
+};
+
 class DaemonHaTest : public CliTest {
  protected:
+  // Two daemons against one Consul, alpha through a Toxiproxy proxy. Alpha leads; then the proxy
+  // cuts it off (`cut`). What must hold:
+  //  - alpha stops leading on its own (is_leader 0) before Consul releases its lock key;
+  //  - no backup of alpha is committed after the moment the test first sees the key no longer
+  //    held by alpha's session (Consul then holds the key back for the lock-delay, 1 s here, and
+  //    the test polls every 50 ms, so this also puts every alpha commit before beta's
+  //    acquisition);
+  //  - beta takes over and backs up;
+  //  - alpha keeps running, counts its failures, and its /health (max age 20 s) tells the truth:
+  //    500 while it sees no recent backup, 200 again once the toxic is gone and it reads beta's;
+  //  - once beta stops, alpha leads and backs up again.
+  void cut_off_leader(Cut cut);
+
   // The daemon's HTTP base URL, from its log line "Serving ... on http://127.0.0.1:PORT".
   std::string http_url(const Daemon& daemon) {
     static const std::regex served(R"(Serving /, /health\S*.* on (http://127\.0\.0\.1:\d+))");
@@ -74,6 +96,41 @@ class DaemonHaTest : public CliTest {
     return std::nullopt;
   }
 
+  // The session holding the leader lock and the host named in its value, asked of Consul
+  // directly; empty strings when the key is free, nullopt when Consul did not answer.
+  std::optional<std::pair<std::string, std::string>> lock_holder() {
+    auto lock = get(consul_url("/v1/kv/service/consul-snapshot/leader"));
+    if (lock.status == 404)
+      return std::pair<std::string, std::string>{};
+    auto entry = json::parse(lock.body, nullptr, false);
+    if (lock.status != 200 || !entry.is_array() || entry.empty())
+      return std::nullopt;
+    std::string session = entry[0].value("Session", "");
+    std::string host;
+    if (auto value = base64::decode(entry[0].value("Value", "")); value && !session.empty()) {
+      auto holder = json::parse(*value, nullptr, false);
+      if (holder.is_object())
+        host = holder.value("host", "");
+    }
+    return std::pair{session, host};
+  }
+
+  // When each backup of `host` was committed: the change time of its file, which the rename that
+  // publishes it sets.
+  std::vector<std::chrono::system_clock::time_point> commit_times(const std::string& host) const {
+    std::vector<std::chrono::system_clock::time_point> times;
+    for (const auto& file : backup_files()) {
+      if (file.filename().string().rfind(host + ".consul.snapshot.", 0) != 0)
+        continue;
+      struct stat info {};
+      if (::stat(file.c_str(), &info) != 0)
+        continue;
+      times.emplace_back(std::chrono::seconds(info.st_ctim.tv_sec) +
+                         std::chrono::nanoseconds(info.st_ctim.tv_nsec));
+    }
+    return times;
+  }
+
   // The sum of every sample of metric family `name` (any labels).
   static double metric_sum(const std::string& text, const std::string& name) {
     std::istringstream lines(text);
@@ -86,6 +143,143 @@ class DaemonHaTest : public CliTest {
     return sum;
   }
 };
+
+void DaemonHaTest::cut_off_leader(Cut cut) {
+  CSNAP_REQUIRE_CONSUL(agent, ConsulAgentOptions{});
+  CSNAP_REQUIRE_TOXIPROXY(proxy);
+  adopt(std::move(agent));
+  ASSERT_TRUE(agent_->run_cli({"kv", "put", "app/key", "value"}).ok());
+  const std::string proxy_name = cut == Cut::stall ? "alpha_consul_stall" : "alpha_consul_latency";
+  auto port = proxy->create_proxy(proxy_name, agent_->http_address());
+  ASSERT_TRUE(port.ok()) << port.error().message();
+
+  auto daemon_env = env();
+  daemon_env["BACKUPINTERVAL"] = "1";
+  daemon_env["CONSUL_SNAPSHOT_LOCK_TTL"] = "10s";
+  daemon_env["CONSUL_SNAPSHOT_LOCK_DELAY"] = "1s";
+  daemon_env["CONSUL_SNAPSHOT_HEALTH_MAX_AGE"] = "20s";
+  // A backup's own requests (not the lock's) wait this long on a stalled connection, times four
+  // attempts, before the failure is counted.
+  daemon_env["CONSUL_SNAPSHOT_CONSUL_TIMEOUT"] = "5s";
+  auto alpha_env = daemon_env;
+  alpha_env["CONSUL_SNAPSHOT_HOSTNAME"] = "alpha";
+  alpha_env["CONSUL_HTTP_ADDR"] = "127.0.0.1:" + std::to_string(*port);
+  auto beta_env = daemon_env;
+  beta_env["CONSUL_SNAPSHOT_HOSTNAME"] = "beta";
+
+  Daemon alpha({"backup"}, alpha_env, work_ / "alpha.log");
+  ASSERT_TRUE(alpha.started());
+  auto alpha_url = http_url(alpha);
+  std::string alpha_session;
+  ASSERT_TRUE(eventually(30s, [&] {
+    auto holder = lock_holder();
+    if (holder && holder->second == "alpha")
+      alpha_session = holder->first;
+    return !alpha_session.empty() && !commit_times("alpha").empty();
+  })) << alpha.log();
+  Daemon beta({"backup"}, beta_env, work_ / "beta.log");
+  ASSERT_TRUE(beta.started());
+  auto beta_url = http_url(beta);
+  ASSERT_TRUE(eventually(10s, [&] {
+    return metric(get(beta_url + "/metrics").body, "consul_snapshot_is_leader") == 0.0;
+  })) << beta.log();
+
+  using csnap::testing::Toxic;
+  using csnap::testing::ToxicStream;
+  std::vector<std::string> toxics;
+  if (cut == Cut::stall) {
+    for (auto stream : {ToxicStream::upstream, ToxicStream::downstream}) {
+      std::string name = stream == ToxicStream::upstream ? "stall_up" : "stall_down";
+      ASSERT_TRUE(proxy
+                      ->add_toxic(proxy_name, {.name = name,
+                                               .type = "timeout",
+                                               .stream = stream,
+                                               .attributes_json = R"({"timeout": 0})"})
+                      .ok());
+      toxics.push_back(name);
+    }
+  } else {
+    ASSERT_TRUE(proxy
+                    ->add_toxic(proxy_name, {.name = "slow",
+                                             .type = "latency",
+                                             .stream = ToxicStream::downstream,
+                                             .attributes_json = R"({"latency": 15000})"})
+                    .ok());
+    toxics.push_back("slow");
+  }
+  const auto cut_at = std::chrono::system_clock::now();
+
+  // Watch Consul (directly) and alpha's metrics until beta holds the lock.
+  std::optional<std::chrono::system_clock::time_point> released;  // first seen not alpha's
+  std::optional<std::chrono::system_clock::time_point> stepped_down;
+  std::string beta_session;
+  EXPECT_TRUE(eventually(150s,
+                         [&] {
+                           auto now = std::chrono::system_clock::now();
+                           if (!stepped_down && metric(get(alpha_url + "/metrics").body,
+                                                       "consul_snapshot_is_leader") == 0.0)
+                             stepped_down = now;
+                           auto holder = lock_holder();
+                           if (holder && holder->first != alpha_session) {
+                             if (!released)
+                               released = now;
+                             if (holder->second == "beta")
+                               beta_session = holder->first;
+                           }
+                           return !beta_session.empty();
+                         }))
+      << "beta never took over; alpha:\n"
+      << alpha.log() << "\nbeta:\n"
+      << beta.log();
+  ASSERT_TRUE(released.has_value());
+  ASSERT_TRUE(stepped_down.has_value()) << "alpha still claims to lead:\n" << alpha.log();
+  EXPECT_LT(*stepped_down, *released) << "alpha led until Consul released its lock";
+  auto since_cut = [&](std::chrono::system_clock::time_point when) {
+    return std::chrono::duration<double>(when - cut_at).count();
+  };
+  std::cout << "after the cut: alpha stepped down at " << since_cut(*stepped_down)
+            << " s, Consul released its lock at " << since_cut(*released) << " s, beta held it at "
+            << since_cut(std::chrono::system_clock::now()) << " s\n";
+  EXPECT_TRUE(eventually(30s, [&] { return !commit_times("beta").empty(); })) << beta.log();
+
+  for (auto committed : commit_times("alpha")) {
+    EXPECT_LT(committed, *released) << "alpha committed a backup "
+                                    << std::chrono::duration<double>(committed - *released).count()
+                                    << " s after its lock was released:\n"
+                                    << alpha.log();
+  }
+  // Cut off, alpha keeps running, counts failures, and reports the stale backup it knows of.
+  EXPECT_TRUE(eventually(60s, [&] { return get(alpha_url + "/health").status == 500; }))
+      << get(alpha_url + "/health").body;
+  auto metrics = get(alpha_url + "/metrics").body;
+  EXPECT_EQ(metric(metrics, "consul_snapshot_is_leader"), 0.0) << metrics;
+  EXPECT_GE(metric_sum(metrics, "consul_snapshot_backup_failures_total"), 1) << metrics;
+  EXPECT_FALSE(alpha.wait(0ms).has_value()) << "alpha exited:\n" << alpha.log();
+  for (auto committed : commit_times("alpha"))
+    EXPECT_LT(committed, *released) << alpha.log();
+
+  // Reconnected: alpha follows, sees beta's backups, and is healthy again.
+  for (const auto& toxic : toxics)
+    ASSERT_TRUE(proxy->remove_toxic(proxy_name, toxic).ok());
+  EXPECT_TRUE(eventually(60s, [&] { return get(alpha_url + "/health").status == 200; }))
+      << get(alpha_url + "/health").body << "\n"
+      << alpha.log();
+  EXPECT_EQ(metric(get(alpha_url + "/metrics").body, "consul_snapshot_is_leader"), 0.0);
+  EXPECT_EQ(lock_holder().value_or(std::pair<std::string, std::string>{}).first, beta_session);
+
+  // Beta stops (and releases the lock): alpha leads and backs up again.
+  const auto alpha_before = commit_times("alpha").size();
+  beta.signal(SIGTERM);
+  ASSERT_TRUE(beta.wait(30s).has_value()) << beta.log();
+  EXPECT_TRUE(eventually(60s, [&] { return commit_times("alpha").size() > alpha_before; }))
+      << alpha.log();
+  EXPECT_EQ(metric(get(alpha_url + "/metrics").body, "consul_snapshot_is_leader"), 1.0);
+  alpha.signal(SIGTERM);
+  auto code = alpha.wait(30s);
+  ASSERT_TRUE(code.has_value()) << alpha.log();
+  EXPECT_EQ(*code, 0) << alpha.log();
+  EXPECT_TRUE(proxy->remove_proxy(proxy_name).ok());
+}
 
 TEST_F(DaemonHaTest, TwoDaemonsElectOneLeaderAndTheOtherTakesOverAfterKill9) {
   CSNAP_REQUIRE_CONSUL(agent, ConsulAgentOptions{});
@@ -172,6 +366,14 @@ TEST_F(DaemonHaTest, TwoDaemonsElectOneLeaderAndTheOtherTakesOverAfterKill9) {
   // A clean stop releases the lock: the key has no session any more.
   auto released = json::parse(get(consul_url("/v1/kv/service/consul-snapshot/leader")).body);
   EXPECT_FALSE(released.at(0).contains("Session")) << released.dump();
+}
+
+TEST_F(DaemonHaTest, ALeaderStalledByAFaultProxyStepsDownBeforeAnotherTakesOver) {
+  cut_off_leader(Cut::stall);
+}
+
+TEST_F(DaemonHaTest, ALeaderWithLatencyBeyondTheTtlStepsDownAndAnotherTakesOver) {
+  cut_off_leader(Cut::latency);
 }
 
 TEST_F(DaemonHaTest, ALeaderWhoseSessionIsDestroyedStopsLeadingAndStartsOver) {

@@ -14,15 +14,19 @@
 #include <optional>
 #include <thread>
 
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <nlohmann/json.hpp>
 #include <spawn.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "consul_agent.hpp"  // run_process, curl, free_port, stop_process, running_in_ci
+#include "polling.hpp"
 
 extern char** environ;
 
@@ -34,16 +38,7 @@ using namespace std::chrono_literals;
 using csnap::testing::curl;
 using csnap::testing::run_process;
 
-// Polls `condition` every 100 ms until it holds or `timeout` passes.
-bool eventually(std::chrono::milliseconds timeout, const std::function<bool()>& condition) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (condition())
-      return true;
-    std::this_thread::sleep_for(100ms);
-  }
-  return condition();
-}
+using testing::eventually;
 
 std::optional<fs::path> find_in_path(const std::string& name) {
   const char* path = std::getenv("PATH");
@@ -157,7 +152,7 @@ TEST(DaemonHttp, HealthFollowsTheState) {
       << health->body;
 
   // Another replica's backup, through the lastbackup key, makes this one healthy too.
-  state.set_cluster_last_backup(Clock::now());
+  (void)state.offer_cluster_last_backup(Clock::now(), Clock::now());
   health = curl({url(*server, "/health")});
   ASSERT_TRUE(health.ok());
   EXPECT_EQ(health->status, 200);
@@ -245,10 +240,10 @@ TEST(DaemonHttp, BackupsListWhenTheDaemonProvidesIt) {
   State state("0.1.0", false);
   std::atomic<bool> fail = false;  // read on a server thread
   HttpServerOptions options;
-  options.list_backups = [&fail]() -> Result<std::string> {
+  options.list_backups = [&fail]() -> Result<BackupListing> {
     if (fail)
       return Error(ErrorKind::transient, "listing backups/: 503 Slow Down");
-    return std::string(R"({"backups":[{"key":"backups/a.tar.zst"}]})");
+    return BackupListing{.storage = "file:///b", .backups = {{.key = "backups/a.tar.zst"}}};
   };
   auto server = start_server(state, std::move(options));
   ASSERT_TRUE(server);
@@ -370,6 +365,35 @@ TEST(DaemonHttp, StopsCleanlyAndUsesFewThreads) {
   EXPECT_EQ(thread_count(), before);
 }
 
+// Clients that connect and send nothing (a port scan, a stuck proxy, a slowloris): /health and
+// /metrics still answer at once. With a fixed pool of two workers, each waiting out a 5 s
+// keep-alive per idle connection, 24 of them held /health back for a minute, and Consul's check
+// timed out first. The 4 s bound is for a request that hangs, not a speed requirement.
+TEST(DaemonHttp, IdleConnectionsDoNotHoldUpHealthOrMetrics) {
+  State state("0.1.0", false);
+  auto server = start_server(state);
+  ASSERT_TRUE(server);
+  std::vector<int> idle;
+  for (int i = 0; i < 24; ++i) {
+    int socket = ::socket(AF_INET, SOCK_STREAM, 0);
+    ASSERT_GE(socket, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(static_cast<std::uint16_t>(server->port()));
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(::connect(socket, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+    idle.push_back(socket);
+  }
+  for (const char* path : {"/health", "/metrics", "/v1/status", "/health"}) {
+    auto answer = curl({"--max-time", "4", url(*server, path)});
+    ASSERT_TRUE(answer.ok()) << path << ": " << answer.error().message();
+    EXPECT_EQ(answer->status, 200) << path << " with 24 idle connections open";
+  }
+  for (int socket : idle)
+    ::close(socket);
+  server->stop();
+}
+
 TEST(DaemonHttp, PromtoolAcceptsTheMetrics) {
   REQUIRE_PROMETHEUS_TOOL(promtool, "promtool");
   State fresh("0.1.0", true);
@@ -449,13 +473,14 @@ TEST(DaemonHttp, WebPage) {
 
   HttpServerOptions options;
   options.health_max_age = 3600s;
-  options.list_backups = [&]() -> Result<std::string> {
-    nlohmann::json listing = {
-        {"storage", "s3://bucket/<prefix>"},
-        {"backups",
-         {{{"key", second.key}, {"size", 424242}, {"time", 1800000000}},
-          {{"key", "backups/<script>alert(1)</script>.tar.zst"}, {"size", 7}, {"time", 1}}}}};
-    return listing.dump();
+  options.list_backups = [&]() -> Result<BackupListing> {
+    return BackupListing{
+        .storage = "s3://bucket/<prefix>",
+        .backups = {
+            {.key = second.key, .size_bytes = 424242, .time = Clock::time_point(1800000000s)},
+            {.key = "backups/<script>alert(1)</script>.tar.zst",
+             .size_bytes = 7,
+             .time = Clock::time_point(1s)}}};
   };
   auto server = start_server(state, std::move(options));
   ASSERT_TRUE(server);
@@ -523,7 +548,7 @@ TEST(DaemonHttp, WebPage) {
 TEST(DaemonHttp, WebPageWhenListingFails) {
   State state("0.1.0", false);
   HttpServerOptions options;
-  options.list_backups = []() -> Result<std::string> {
+  options.list_backups = []() -> Result<BackupListing> {
     return Error(ErrorKind::transient, "listing backups/: 503 Slow Down");
   };
   auto server = start_server(state, std::move(options));

@@ -86,6 +86,15 @@ INSTANTIATE_TEST_SUITE_P(
                    500, "Last backup 5000 seconds ago, older than the maximum age of 3600 seconds"},
         HealthCase{"future_time_from_skewed_clock", std::nullopt, -20s, 3h, "", 0, 3600s,
                    200, "Last backup 0 seconds ago"},
+        // The lastbackup key set to 2100 while this daemon's backups fail: not counted at all.
+        HealthCase{"far_future_cluster_is_ignored", std::nullopt, -2'300'000'000s, 3h, "storage: 503 Slow Down", 3, 3600s,
+                   500, "No backup yet; last error: storage: 503 Slow Down"},
+        HealthCase{"far_future_cluster_with_a_stale_own_backup", 7200s, -2'300'000'000s, 3h, "", 0, 3600s,
+                   500, "Last backup 7200 seconds ago, older than the maximum age of 3600 seconds"},
+        HealthCase{"cluster_just_beyond_the_skew_allowance", std::nullopt, -(max_clock_skew + 1s), 3h, "", 0, 3600s,
+                   500, "No backup yet"},
+        HealthCase{"cluster_at_the_skew_allowance", std::nullopt, -max_clock_skew, 3h, "", 0, 3600s,
+                   200, "Last backup 0 seconds ago"},
         HealthCase{"short_max_age", 91s, std::nullopt, 3h, "", 0, 90s,
                    500, "Last backup 91 seconds ago, older than the maximum age of 90 seconds"},
         HealthCase{"startup_grace", std::nullopt, std::nullopt, 5s, "", 0, 3600s,
@@ -130,9 +139,37 @@ TEST(Health, FollowsTheStateThroughItsLife) {
             "Last backup 5 seconds ago");
   EXPECT_EQ(evaluate_health(state.snapshot(), started + 71s, 60s).status, 500);
 
-  state.set_cluster_last_backup(started + 70s);  // another replica backed up
+  // another replica backed up
+  EXPECT_EQ(state.offer_cluster_last_backup(started + 70s, started + 71s),
+            LastBackupOffer::accepted);
   EXPECT_EQ(evaluate_health(state.snapshot(), started + 71s, 60s).body,
             "Last backup 1 seconds ago");
+}
+
+TEST(Health, IgnoresAFutureLastBackupKeyAndWarnsOncePerValue) {
+  State state("1.2.3", true);
+  const auto started = state.snapshot().started;
+  const auto year_2100 = Clock::time_point(4'102'444'800s);
+  state.attempt_started(started + 1s);
+  state.failed("storage", "uploading: 503 Slow Down", 1s);
+
+  EXPECT_EQ(state.offer_cluster_last_backup(year_2100, started + 2s), LastBackupOffer::ignored);
+  EXPECT_EQ(state.offer_cluster_last_backup(year_2100, started + 12s),
+            LastBackupOffer::ignored_again);
+  EXPECT_EQ(state.offer_cluster_last_backup(year_2100 + 1s, started + 22s),
+            LastBackupOffer::ignored);
+  Snapshot snapshot = state.snapshot();
+  EXPECT_FALSE(snapshot.cluster_last_backup);
+  EXPECT_EQ(snapshot.ignored_cluster_last_backup, year_2100 + 1s);
+  HealthAnswer answer = evaluate_health(snapshot, started + 23s, 60s);
+  EXPECT_EQ(answer.status, 500);
+  EXPECT_EQ(answer.body, "No backup yet; last error: uploading: 503 Slow Down");
+
+  // A real backup by another replica still counts.
+  EXPECT_EQ(state.offer_cluster_last_backup(started + 20s, started + 23s),
+            LastBackupOffer::accepted);
+  EXPECT_EQ(evaluate_health(state.snapshot(), started + 23s, 60s).body,
+            "Last backup 3 seconds ago");
 }
 
 }  // namespace

@@ -6,6 +6,12 @@
 
 #include <gtest/gtest.h>
 
+#include "daemon/health.hpp"
+#include "daemon/http_server.hpp"
+#include "daemon/metrics.hpp"
+#include "daemon/web_page.hpp"
+#include "util/log.hpp"
+
 namespace csnap::daemon {
 namespace {
 
@@ -106,6 +112,27 @@ TEST(State, LongErrorsAreCutInTheHistoryOnly) {
   Snapshot snapshot = state.snapshot();
   EXPECT_EQ(snapshot.last_error, message);
   EXPECT_EQ(snapshot.history[0].error, std::string(Attempt::max_error_bytes - 1, 'x') + "...");
+}
+
+// An error message can carry a secret (a token echoed in a URL, a key in a server's answer): what
+// the daemon shows on /health, /v1/status, the page and /metrics has it redacted, as its log does.
+TEST(State, ErrorsShownByTheDaemonHaveSecretsRedacted) {
+  const std::string secret = "e1f2a3b4-secret-token-daemon-state";
+  log::register_secret(secret);
+  State state("0.1.0", false);
+  state.failed("consul", "GET /v1/kv/?recurse&token=" + secret + ": 403 Forbidden", 1s);
+
+  Snapshot snapshot = state.snapshot();
+  EXPECT_EQ(snapshot.last_error, "GET /v1/kv/?recurse&token=**redacted**: 403 Forbidden");
+  ASSERT_EQ(snapshot.history.size(), 1u);
+  EXPECT_EQ(snapshot.history[0].error, snapshot.last_error);
+  const auto now = Clock::now();
+  HealthAnswer health = evaluate_health(snapshot, now, 3600s);
+  EXPECT_NE(health.body.find("**redacted**"), std::string::npos) << health.body;
+  for (const std::string& shown :
+       {health.body, render_status(snapshot, health, 3600s, now),
+        render_page(snapshot, health, 3600s, now, std::nullopt), render_metrics(snapshot, health)})
+    EXPECT_EQ(shown.find(secret), std::string::npos) << shown;
 }
 
 }  // namespace

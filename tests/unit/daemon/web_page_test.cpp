@@ -251,30 +251,5 @@ TEST(Chart, AFullHistory) {
   EXPECT_EQ(polyline_points(svg, "duration-line"), 100);
 }
 
-TEST(BackupListing, ParsesTheListOfTheDaemon) {
-  auto listing = parse_backup_listing(
-      R"({"storage":"s3://b/p","backups":[{"key":"backups/b.tar.zst","size":20,"time":1800000000},)"
-      R"({"key":"backups/a.tar.zst","size":10,"time":1799990000,"extra":true},{"key":"c"}]})");
-  ASSERT_TRUE(listing.ok()) << listing.error().message();
-  EXPECT_EQ(listing->storage, "s3://b/p");
-  ASSERT_EQ(listing->backups.size(), 3u);
-  EXPECT_EQ(listing->backups[0].key, "backups/b.tar.zst");
-  EXPECT_EQ(listing->backups[0].size_bytes, 20u);
-  EXPECT_EQ(listing->backups[0].time, now);
-  EXPECT_EQ(listing->backups[1].time, now - 10000s);
-  EXPECT_FALSE(listing->backups[2].time);
-  EXPECT_EQ(listing->backups[2].size_bytes, 0u);
-}
-
-TEST(BackupListing, RejectsOtherShapes) {
-  for (const char* json : {"", "[]", "{", R"({"storage":"x"})", R"({"backups":{}})",
-                           R"({"backups":[{"size":1}]})", R"({"backups":[{"key":7}]})"}) {
-    auto listing = parse_backup_listing(json);
-    ASSERT_FALSE(listing.ok()) << json;
-    EXPECT_EQ(listing.error().kind(), ErrorKind::corrupt);
-    EXPECT_NE(listing.error().message().find("/v1/backups"), std::string::npos);
-  }
-}
-
 }  // namespace
 }  // namespace csnap::daemon
