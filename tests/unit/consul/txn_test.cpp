@@ -180,8 +180,8 @@ TEST(TxnBatcher, ReportsTheFailedTransaction) {
 // op) and otherwise commits it.
 struct RollingBackConsul {
   std::set<std::string> refuse;
-  std::vector<std::vector<std::string>> sent;  // the keys of each transaction sent
-  std::set<std::string> committed;
+  std::vector<std::vector<std::string>> sent{};  // the keys of each transaction sent
+  std::set<std::string> committed{};
 
   TxnSend send() {
     return [this](std::span<const TxnOp> ops) -> Result<TxnOutcome> {
