@@ -50,19 +50,24 @@ Result<int> diff_command(const config::Config& config, const ReportCommand& comm
                  {{"create", preview.kv.create},
                   {"update", preview.kv.update},
                   {"delete", preview.kv.remove},
-                  {"unchanged", preview.kv.unchanged}}},
+                  {"unchanged", preview.kv.unchanged},
+                  {"skip", preview.kv.skip}}},
                 {"changes", json::array()}};
     for (const auto& change : changes) {
-      out["changes"].push_back(
-          {{"kind", "kv"}, {"action", ops::to_string(change.kind)}, {"key", change.key}});
+      json item = {{"kind", "kv"}, {"action", ops::to_string(change.kind)}, {"key", change.key}};
+      if (!change.reason.empty())
+        item["reason"] = change.reason;
+      out["changes"].push_back(std::move(item));
     }
     fmt::print("{}\n", out.dump(2, ' ', false, json::error_handler_t::replace));
   } else {
     for (const auto& change : changes) {
       char mark = change.kind == ops::KvChangeKind::create   ? '+'
                   : change.kind == ops::KvChangeKind::update ? '~'
+                  : change.kind == ops::KvChangeKind::skip   ? '!'
                                                              : '-';
-      fmt::print("{} kv {}\n", mark, json(change.key).dump());
+      fmt::print("{} kv {}{}\n", mark, json(change.key).dump(),
+                 change.reason.empty() ? "" : " (skipped: " + change.reason + ")");
     }
     fmt::print("{}", plan_table(preview));
   }

@@ -52,10 +52,71 @@ Result<bool> confirm_on_terminal(const ops::RestorePreview& preview, const std::
   std::cerr << fmt::format(
       "Apply this plan from {} to Consul at {}: create {}, update {}, delete {} keys? [y/N] ",
       preview.name, address, preview.kv.create, preview.kv.update, preview.kv.remove);
+  std::cerr.flush();
   std::string answer;
   if (!std::getline(std::cin, answer))
     return false;
   return answer == "y" || answer == "Y" || answer == "yes" || answer == "YES";
+}
+
+// At most this many keys of each list (skipped, conflicts, failures) are printed.
+constexpr std::size_t kMaxNotesShown = 100;
+
+// One line per key: "skip kv \"a/b\": held by session ...".
+std::string notes_text(std::string_view what, const std::vector<ops::KvNote>& notes) {
+  std::string out;
+  for (std::size_t i = 0; i < notes.size() && i < kMaxNotesShown; ++i)
+    out += fmt::format("{} kv {:?}: {}\n", what, notes[i].key, notes[i].reason);
+  if (notes.size() > kMaxNotesShown) {
+    out += fmt::format("... and {} more {} (`consul-snapshot diff` lists every key)\n",
+                       notes.size() - kMaxNotesShown, what);
+  }
+  return out;
+}
+
+// What the restore did, per kind, then every key or object it skipped or could not write.
+std::string report_text(const ops::RestoreReport& report, bool with_kv) {
+  Table table({"kind", "written", "deleted", "unchanged", "skipped", "failed"});
+  if (with_kv) {
+    table.add({"kv", std::to_string(report.kv.written), std::to_string(report.kv.deleted),
+               std::to_string(report.kv.unchanged), std::to_string(report.kv.skipped.size()),
+               std::to_string(report.kv.failures())});
+  }
+  for (const auto& kind : report.others) {
+    table.add({kind.kind, std::to_string(kind.create + kind.update), "0",
+               std::to_string(kind.unchanged), std::to_string(kind.skip),
+               std::to_string(kind.failed)});
+  }
+  std::string out = table.render();
+  out += notes_text("skip", report.kv.skipped);
+  out += notes_text("conflict", report.kv.conflicts);
+  out += notes_text("failed", report.kv.failed);
+  for (const auto& kind : report.others) {
+    for (const auto& note : kind.notes)
+      out += fmt::format("{} {}\n", kind.kind, note);
+  }
+  return out;
+}
+
+// The error that makes a restore with refused writes exit 1.
+Error failure_of(const ops::RestoreReport& report) {
+  std::vector<std::string> parts;
+  if (!report.kv.conflicts.empty()) {
+    parts.push_back(fmt::format(
+        "{} keys changed after the plan and were not overwritten (run the restore again to plan "
+        "against what is there now, or pass --force to overwrite them)",
+        report.kv.conflicts.size()));
+  }
+  if (!report.kv.failed.empty())
+    parts.push_back(fmt::format("kv: Consul refused {} writes", report.kv.failed.size()));
+  for (const auto& kind : report.others) {
+    if (kind.failed > 0)
+      parts.push_back(fmt::format("{}: Consul refused {}", kind.kind, kind.failed));
+  }
+  std::string message = "the restore is incomplete: ";
+  for (std::size_t i = 0; i < parts.size(); ++i)
+    message += (i > 0 ? "; " : "") + parts[i];
+  return Error(ErrorKind::conflict, message + "; each one is listed above");
 }
 
 }  // namespace
@@ -87,6 +148,12 @@ Result<ops::RestoreOptions> restore_options(const config::Config& config) {
     options.kv.transform_from = std::move(transform.first);
     options.kv.transform_to = std::move(transform.second);
   }
+  // The daemon's own keys: a restore never writes or deletes them.
+  options.kv.protected_keys = {
+      {config.string("lock-key"), "the daemon's leader lock (--lock-key); a restore leaves it"},
+      {config.string("lastbackup-key"),
+       "the daemon's last backup time (--lastbackup-key); a restore leaves it"}};
+  options.force = config.boolean("force");
   CSNAP_ASSIGN_OR_RETURN(options.only, selected_kinds(config));
   CSNAP_ASSIGN_OR_RETURN(options.encryption, encryption_settings(config));
   return options;
@@ -95,7 +162,8 @@ Result<ops::RestoreOptions> restore_options(const config::Config& config) {
 std::string plan_table(const ops::RestorePreview& preview) {
   Table table({"kind", "create", "update", "delete", "unchanged", "skip"});
   table.add({"kv", std::to_string(preview.kv.create), std::to_string(preview.kv.update),
-             std::to_string(preview.kv.remove), std::to_string(preview.kv.unchanged), "0"});
+             std::to_string(preview.kv.remove), std::to_string(preview.kv.unchanged),
+             std::to_string(preview.kv.skip)});
   for (const auto& kind : preview.others) {
     table.add({kind.kind, std::to_string(kind.create), std::to_string(kind.update), "0",
                std::to_string(kind.unchanged), std::to_string(kind.skip)});
@@ -109,7 +177,7 @@ Status restore_command(const config::Config& config, const RestoreCommand& comma
   CSNAP_ASSIGN_OR_RETURN(auto consul, connect_consul(config));
   CSNAP_ASSIGN_OR_RETURN(auto prepared, ops::PreparedRestore::prepare(*consul, backup, options));
   const auto& preview = prepared.preview();
-  fmt::print("{}", plan_table(preview));
+  fmt::print("{}{}", plan_table(preview), notes_text("skip", preview.kv.skipped));
   std::fflush(stdout);
 
   if (config.boolean("dry-run")) {
@@ -118,7 +186,10 @@ Status restore_command(const config::Config& config, const RestoreCommand& comma
     return {};
   }
   if (preview.changes_nothing()) {
-    log::info("Consul already matches {}; nothing to write", backup.name);
+    log::info("Consul already matches {}{}; nothing to write", backup.name,
+              preview.kv.skip > 0
+                  ? fmt::format(" except {} keys a restore leaves alone", preview.kv.skip)
+                  : "");
     log::info("Restored 0 keys with 0 errors");
     return {};
   }
@@ -130,9 +201,13 @@ Status restore_command(const config::Config& config, const RestoreCommand& comma
   Progress progress("restore", preview.kv.create + preview.kv.update);
   prepared.set_progress(progress.callback());
   CSNAP_ASSIGN_OR_RETURN(auto report, prepared.apply(*consul));
+  fmt::print("{}", report_text(report, options.wants("kv")));
+  std::fflush(stdout);
   if (report.kv.deleted > 0)
     log::info("Deleted {} keys not in the backup", report.kv.deleted);
-  log::info("Restored {} keys with 0 errors", report.kv.written);
+  log::info("Restored {} keys with {} errors", report.kv.written, report.failed());
+  if (report.failed() > 0)
+    return failure_of(report);
   log::info("Restore completed.");
   return {};
 }

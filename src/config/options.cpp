@@ -78,7 +78,8 @@ constexpr OptionSpec options[] = {
    "take backups only while holding the leader lock, so that one of several daemons backs up "
    "(false: no lock, for one daemon whose token cannot create sessions)", scope_backup},
   {"lock-key", "CONSUL_SNAPSHOT_LOCK_KEY", "daemon.lock_key", string,
-   "service/consul-snapshot/leader", "KV key of the leader lock", scope_backup},
+   "service/consul-snapshot/leader",
+   "KV key of the leader lock; a restore never writes or deletes it", scope_backup | scope_restore},
   {"lock-ttl", "CONSUL_SNAPSHOT_LOCK_TTL", "daemon.lock_ttl", duration, "15s",
    "TTL of the leader's Consul session (10s to 24h); renewed every third of it; a leader with no "
    "renewal confirmed within one TTL steps down", scope_backup},
@@ -87,8 +88,9 @@ constexpr OptionSpec options[] = {
    "ends", scope_backup},
   {"lastbackup-key", "CONSUL_SNAPSHOT_LASTBACKUP_KEY", "daemon.lastbackup_key", string,
    "service/consul-snapshot/lastbackup",
-   "KV key that gets the Unix time of each successful backup (the original tool's key)",
-   scope_backup},
+   "KV key that gets the Unix time of each successful backup (the original tool's key); a "
+   "restore never writes or deletes it",
+   scope_backup | scope_restore},
   {"http-addr", "CONSUL_SNAPSHOT_HTTP_ADDR", "daemon.http_addr", string, ":5001",
    "address of the daemon's HTTP server (/, /health, /metrics, /v1/status, /v1/backups; no "
    "authentication): host:port or :port, e.g. 127.0.0.1:5001 for this machine only; 'off' for "
@@ -139,6 +141,10 @@ constexpr OptionSpec options[] = {
   {"mode", "CONSUL_SNAPSHOT_RESTORE_MODE", "restore.mode", choice, "merge",
    "merge (write the backup's keys) or replace (also delete keys under --prefix that the "
    "backup lacks)", scope_restore, "merge|replace"},
+  {"force", "CONSUL_SNAPSHOT_RESTORE_FORCE", "restore.force", boolean, "false",
+   "write keys without check-and-set: overwrite (or delete) keys that changed after the plan "
+   "instead of reporting each as a conflict; keys held by a session and the daemon's own keys "
+   "are still left alone", scope_restore},
 
   {"allow-partial", "CONSUL_SNAPSHOT_ALLOW_PARTIAL", "backup.allow_partial", boolean, "false",
    "write a backup marked partial, with a warning, when the token cannot read everything "

@@ -321,14 +321,25 @@ Result<std::optional<KvEntry>> Client::kv_get(std::string_view key) {
   return found;
 }
 
-Status Client::kv_put(std::string_view key, std::string_view value, std::uint64_t flags) {
+Status Client::kv_put(std::string_view key, std::string_view value, std::uint64_t flags,
+                      const KvPutOptions& options) {
   if (!key_fits_url(key)) {
-    auto op = TxnOp::set(std::string(key), std::string(value), flags);
+    auto op = options.cas ? TxnOp::cas(std::string(key), std::string(value), flags, *options.cas)
+                          : TxnOp::set(std::string(key), std::string(value), flags);
     return txn(std::span(&op, 1));
   }
-  auto req = request("PUT", fmt::format("{}?flags={}", kv_target(key), flags), std::string(value));
+  std::string target = fmt::format("{}?flags={}", kv_target(key), flags);
+  if (options.cas)
+    target += fmt::format("&cas={}", *options.cas);
+  auto req = request("PUT", std::move(target), std::string(value));
   CSNAP_ASSIGN_OR_RETURN(auto response, send_ok(req));
   if (trim(response.body) != "true") {
+    if (options.cas) {
+      return Error(ErrorKind::conflict,
+                   fmt::format("PUT {}: Consul did not write the key: its ModifyIndex is no "
+                               "longer {}",
+                               req.target, *options.cas));
+    }
     return Error(ErrorKind::conflict, fmt::format("PUT {}: Consul did not write the key ({})",
                                                   req.target, trim(response.body)));
   }
@@ -345,39 +356,58 @@ Status Client::kv_delete(std::string_view key, bool recurse) {
   return {};
 }
 
-Result<nlohmann::json> Client::txn_json(std::span<const TxnOp> ops) {
+Result<Client::TxnAnswer> Client::send_txn(std::span<const TxnOp> ops) {
   for (const auto& op : ops)
     CSNAP_TRY(check_txn_key(op.key));
   auto req = request("PUT", "/v1/txn", txn_body(ops));
   CSNAP_ASSIGN_OR_RETURN(auto response, http_->send(req));
+  TxnAnswer answer;
   if (response.status == 409) {
     auto json = parse_json(response.body);
-    std::string details;
-    if (json && json->contains("Errors") && (*json)["Errors"].is_array()) {
+    if (json && json->is_object() && json->contains("Errors") && (*json)["Errors"].is_array()) {
       for (const auto& error : (*json)["Errors"]) {
-        auto index = error.value("OpIndex", std::size_t{0});
-        std::string what = error.value("What", std::string());
-        if (!details.empty())
-          details += "; ";
-        if (index < ops.size()) {
-          details +=
-              fmt::format("op {} ({} {:?}): {}", index,
-                          ops[index].verb == TxnVerb::set ? "set" : "on", ops[index].key, what);
-        } else {
-          details += fmt::format("op {}: {}", index, what);
-        }
+        if (!error.is_object())
+          continue;
+        // An index that is not a number names no op (the caller then cannot drop it).
+        auto index = error.value("OpIndex", nlohmann::json(0));
+        auto what = error.value("What", nlohmann::json());
+        answer.failures.push_back(
+            {index.is_number_unsigned() ? index.get<std::size_t>() : ops.size(),
+             what.is_string() ? what.get<std::string>() : std::string("(no reason given)")});
       }
     }
-    if (details.empty())
-      details = std::string(trim(response.body));
-    return Error(ErrorKind::conflict, fmt::format("PUT /v1/txn: 409 rolled back: {}", details));
+    if (answer.failures.empty()) {
+      return Error(ErrorKind::conflict,
+                   fmt::format("PUT /v1/txn: 409 rolled back: {}", trim(response.body)));
+    }
+    return answer;
   }
   if (!response.ok())
     return error_for(req, response);
   auto json = parse_json(response.body);
   if (!json)
     return Error(ErrorKind::corrupt, "PUT /v1/txn: the response is not JSON");
-  return std::move(*json);
+  answer.body = std::move(*json);
+  return answer;
+}
+
+Result<nlohmann::json> Client::txn_json(std::span<const TxnOp> ops) {
+  CSNAP_ASSIGN_OR_RETURN(auto answer, send_txn(ops));
+  if (answer.failures.empty())
+    return std::move(answer.body);
+  std::string details;
+  for (const auto& failure : answer.failures) {
+    if (!details.empty())
+      details += "; ";
+    if (failure.op_index < ops.size()) {
+      const auto& op = ops[failure.op_index];
+      details += fmt::format("op {} ({} {:?}): {}", failure.op_index,
+                             writes_value(op.verb) ? "set" : "on", op.key, failure.what);
+    } else {
+      details += fmt::format("op {}: {}", failure.op_index, failure.what);
+    }
+  }
+  return Error(ErrorKind::conflict, fmt::format("PUT /v1/txn: 409 rolled back: {}", details));
 }
 
 Status Client::txn(std::span<const TxnOp> ops) {
@@ -385,6 +415,13 @@ Status Client::txn(std::span<const TxnOp> ops) {
     return {};
   CSNAP_TRY(txn_json(ops));
   return {};
+}
+
+Result<TxnOutcome> Client::txn_outcome(std::span<const TxnOp> ops) {
+  if (ops.empty())
+    return TxnOutcome{};
+  CSNAP_ASSIGN_OR_RETURN(auto answer, send_txn(ops));
+  return TxnOutcome{std::move(answer.failures)};
 }
 
 Result<nlohmann::json> Client::agent_self() {
@@ -427,8 +464,13 @@ Result<JsonResponse> Client::request_json(std::string_view method, std::string t
 TxnTransport Client::txn_transport() {
   return TxnTransport{
       .txn = [this](std::span<const TxnOp> ops) { return txn(ops); },
-      .put = [this](std::string_view key, std::string_view value,
-                    std::uint64_t flags) { return kv_put(key, value, flags); },
+      .put =
+          [this](const TxnOp& op) {
+            KvPutOptions options;
+            if (checks_index(op.verb))
+              options.cas = op.index;
+            return kv_put(op.key, op.value, op.flags, options);
+          },
   };
 }
 

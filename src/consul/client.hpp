@@ -46,6 +46,10 @@ struct JsonResponse {
   bool filtered_by_acls = false;  // X-Consul-Results-Filtered-By-Acls
 };
 
+struct KvPutOptions {
+  std::optional<std::uint64_t> cas{};  // check-and-set against this ModifyIndex
+};
+
 struct KvListing {
   std::uint64_t index = 0;        // X-Consul-Index
   bool filtered_by_acls = false;  // X-Consul-Results-Filtered-By-Acls
@@ -70,11 +74,15 @@ class Client {
   // The entry at `key`, or nothing when it does not exist.
   Result<std::optional<KvEntry>> kv_get(std::string_view key);
   // A plain PUT /v1/kv (for values too big for a transaction); via /v1/txn when `key` does not
-  // fit a URL.
-  Status kv_put(std::string_view key, std::string_view value, std::uint64_t flags);
+  // fit a URL. With `options.cas`, only while the key's ModifyIndex is that (0: only while it does
+  // not exist); otherwise a `conflict` error.
+  Status kv_put(std::string_view key, std::string_view value, std::uint64_t flags,
+                const KvPutOptions& options = {});
   Status kv_delete(std::string_view key, bool recurse);
   // One /v1/txn call; a rollback (409) is a `conflict` error listing each failed op.
   Status txn(std::span<const TxnOp> ops);
+  // One /v1/txn call that reports a rollback (409) as the failed ops Consul names.
+  Result<TxnOutcome> txn_outcome(std::span<const TxnOp> ops);
   Result<nlohmann::json> agent_self();
   // The leader's address from /v1/status/leader; "" when there is none.
   Result<std::string> leader();
@@ -97,6 +105,11 @@ class Client {
   Result<http::Response> send_ok(const http::Request& request);
   Result<nlohmann::json> get_json(std::string target);
   Result<nlohmann::json> txn_json(std::span<const TxnOp> ops);
+  struct TxnAnswer {
+    nlohmann::json body{};               // committed: Consul's answer
+    std::vector<TxnFailure> failures{};  // rolled back: the ops it names
+  };
+  Result<TxnAnswer> send_txn(std::span<const TxnOp> ops);
 
   Settings settings_;
   std::unique_ptr<http::Client> http_;

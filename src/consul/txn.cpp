@@ -18,6 +18,10 @@ std::string_view verb_name(TxnVerb verb) {
       return "delete";
     case TxnVerb::delete_tree:
       return "delete-tree";
+    case TxnVerb::cas:
+      return "cas";
+    case TxnVerb::delete_cas:
+      return "delete-cas";
   }
   return "get";
 }
@@ -36,9 +40,18 @@ constexpr std::string_view kOpen = R"({"KV":{"Verb":)";
 constexpr std::string_view kKey = R"(,"Key":)";
 constexpr std::string_view kValue = R"(,"Value":")";
 constexpr std::string_view kFlags = R"(","Flags":)";
+constexpr std::string_view kIndex = R"(,"Index":)";
 constexpr std::string_view kClose = "}}";
 
 }  // namespace
+
+bool writes_value(TxnVerb verb) {
+  return verb == TxnVerb::set || verb == TxnVerb::cas;
+}
+
+bool checks_index(TxnVerb verb) {
+  return verb == TxnVerb::cas || verb == TxnVerb::delete_cas;
+}
 
 Status check_txn_key(std::string_view key) {
   if (is_valid_utf8(key))
@@ -56,11 +69,15 @@ std::string txn_op_json(const TxnOp& op) {
   (void)append_json_string(out, verb_name(op.verb));
   out += kKey;
   (void)append_json_string(out, op.key);
-  if (op.verb == TxnVerb::set) {
+  if (writes_value(op.verb)) {
     out += kValue;
     out += base64::encode(op.value);
     out += kFlags;
     out += fmt::format("{}", op.flags);
+  }
+  if (checks_index(op.verb)) {
+    out += kIndex;
+    out += fmt::format("{}", op.index);
   }
   out += kClose;
   return out;
@@ -69,10 +86,12 @@ std::string txn_op_json(const TxnOp& op) {
 std::size_t txn_op_json_size(const TxnOp& op) {
   std::size_t size = kOpen.size() + json_string_size(verb_name(op.verb)) + kKey.size() +
                      json_string_size(op.key) + kClose.size();
-  if (op.verb == TxnVerb::set) {
+  if (writes_value(op.verb)) {
     size += kValue.size() + base64::encoded_size(op.value.size()) + kFlags.size() +
             decimal_digits(op.flags);
   }
+  if (checks_index(op.verb))
+    size += kIndex.size() + decimal_digits(op.index);
   return size;
 }
 
@@ -108,11 +127,11 @@ Status TxnBatcher::add(TxnOp op) {
   if (2 + size > limits_.max_body_bytes) {
     // Too big for any transaction: keep the order by sending what is queued first.
     CSNAP_TRY(flush());
-    if (op.verb != TxnVerb::set) {
+    if (!writes_value(op.verb)) {
       return Error(ErrorKind::invalid_argument,
                    fmt::format("key of {} bytes is too long for a transaction", op.key.size()));
     }
-    CSNAP_TRY(transport_.put(op.key, op.value, op.flags));
+    CSNAP_TRY(transport_.put(op));
     ++report_.sets;
     ++report_.plain_puts;
     return {};
@@ -123,7 +142,7 @@ Status TxnBatcher::add(TxnOp op) {
     CSNAP_TRY(flush());
   }
   pending_bytes_ += (pending_.empty() ? 0 : 1) + size;
-  if (op.verb == TxnVerb::set) {
+  if (writes_value(op.verb)) {
     ++pending_sets_;
   } else {
     ++pending_deletes_;
@@ -151,6 +170,45 @@ Status TxnBatcher::flush() {
 Result<TxnBatchReport> TxnBatcher::finish() {
   CSNAP_TRY(flush());
   return report_;
+}
+
+Result<std::vector<RefusedOp>> commit_all_but_refused(const TxnSend& send, std::vector<TxnOp> ops) {
+  std::vector<RefusedOp> refused;
+  while (!ops.empty()) {
+    CSNAP_ASSIGN_OR_RETURN(auto outcome, send(ops));
+    if (outcome.committed())
+      break;
+    std::vector<std::string> why(ops.size());
+    std::vector<bool> failed(ops.size(), false);
+    bool named_one = false;
+    for (auto& failure : outcome.failures) {
+      if (failure.op_index >= ops.size())
+        continue;
+      failed[failure.op_index] = true;
+      named_one = true;
+      if (!why[failure.op_index].empty())
+        why[failure.op_index] += "; ";
+      why[failure.op_index] += failure.what;
+    }
+    if (!named_one) {
+      // Sending the same ops again would fail the same way.
+      return Error(ErrorKind::conflict,
+                   fmt::format("Consul rolled back a transaction of {} ops without naming one "
+                               "of them: {}",
+                               ops.size(), outcome.failures.front().what));
+    }
+    std::vector<TxnOp> rest;
+    rest.reserve(ops.size());
+    for (std::size_t i = 0; i < ops.size(); ++i) {
+      if (failed[i]) {
+        refused.push_back({std::move(ops[i]), std::move(why[i])});
+      } else {
+        rest.push_back(std::move(ops[i]));
+      }
+    }
+    ops = std::move(rest);
+  }
+  return refused;
 }
 
 }  // namespace csnap::consul

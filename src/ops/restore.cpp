@@ -60,7 +60,7 @@ bool RestorePreview::changes_nothing() const {
 }
 
 std::uint64_t RestoreReport::failed() const {
-  std::uint64_t total = 0;
+  std::uint64_t total = kv.failures();
   for (const auto& plan : others)
     total += plan.failed;
   return total;
@@ -143,12 +143,20 @@ Result<PreparedRestore> PreparedRestore::prepare(
 Result<RestoreReport> PreparedRestore::apply(consul::Client& consul) {
   RestoreReport report;
   if (options_.wants("kv") && !preview_.kv.empty()) {
-    auto applied = apply_kv(consul, reader_, options_.kv, live_, options_.progress);
-    if (!applied.ok())
-      return std::move(applied.error().add_context("restoring the KV store"));
-    report.kv = *applied;
+    auto applied = apply_kv(consul, reader_, options_.kv, live_,
+                            {.force = options_.force, .progress = options_.progress});
+    if (!applied.ok()) {
+      return std::move(applied.error().add_context(
+          "restoring the KV store (keys written before this stay written; run the same restore "
+          "again to finish it)"));
+    }
+    report.kv = std::move(applied).value();
     log::debug("KV: {} written, {} deleted, in {} transactions and {} plain PUTs",
                report.kv.written, report.kv.deleted, report.kv.transactions, report.kv.plain_puts);
+  } else if (options_.wants("kv")) {
+    report.kv.unchanged = preview_.kv.unchanged;
+    for (const auto& note : preview_.kv.skipped)
+      report.kv.skipped.push_back(note);
   }
   if (acl_) {
     auto applied = apply_acl_restore(consul, *acl_);

@@ -26,6 +26,8 @@ struct RestoreOptions {
   KvSelection kv;
   std::set<std::string> only;  // "kv", "acl", "query"; empty = every kind
   EncryptionSettings encryption;
+  // KV writes without check-and-set: overwrite keys changed after the plan (--force).
+  bool force = false;
   // Called as KV entries are written: entries and value bytes so far.
   std::function<void(std::uint64_t, std::uint64_t)> progress;
   bool wants(std::string_view kind) const {
@@ -49,9 +51,11 @@ struct RestorePreview {
   bool changes_nothing() const;
 };
 
+// What a restore did, per kind; anything in failed() makes the restore a failure.
 struct RestoreReport {
   KvApplied kv;
   std::vector<KindPlan> others;  // what was done per ACL kind and for prepared queries
+  // KV conflicts and failures, and the ACL objects and queries that Consul refused.
   std::uint64_t failed() const;
 };
 
@@ -77,7 +81,9 @@ class PreparedRestore {
   void set_progress(std::function<void(std::uint64_t, std::uint64_t)> progress) {
     options_.progress = std::move(progress);
   }
-  // Writes the plan. Unchanged entries are not written.
+  // Writes the plan. Unchanged entries are not written; KV writes are checked against the
+  // ModifyIndex the plan saw (unless `force`). Refused writes are counted in the report, not an
+  // error; an error means a kind could not be restored at all.
   Result<RestoreReport> apply(consul::Client& consul);
 
  private:

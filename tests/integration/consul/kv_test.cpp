@@ -224,3 +224,76 @@ TEST(ConsulStatus, LeaderAndAgentSelf) {
 
 }  // namespace
 }  // namespace csnap::consul
+
+namespace csnap::consul {
+namespace {
+
+// Consul 1.16's transaction semantics that a check-and-set restore relies on, against the real
+// agent: one stale cas rolls back the whole transaction and Consul names it (409), the other 127
+// ops then commit when sent again without it; a big value's PUT ?cas= is refused when stale.
+TEST(ConsulTxn, OneStaleCasCostsOneKeyNotItsTransaction) {
+  CSNAP_REQUIRE_CONSUL(agent, ConsulAgentOptions{});
+  auto client = connect(agent->http_address());
+  for (int i = 0; i < 128; ++i)
+    ASSERT_TRUE(client->kv_put("cas/" + std::to_string(i), "old", 0).ok());
+  std::map<std::string, std::uint64_t> planned;  // key -> the ModifyIndex "the plan" saw
+  ASSERT_TRUE(client
+                  ->kv_list("cas/", std::filesystem::temp_directory_path(),
+                            [&](KvEntry&& entry) {
+                              planned[entry.key] = entry.modify_index;
+                              return Status();
+                            })
+                  .ok());
+  ASSERT_EQ(planned.size(), 128U);
+  // Someone else changes one key after the plan.
+  ASSERT_TRUE(client->kv_put("cas/77", "someone else's", 0).ok());
+
+  std::vector<TxnOp> ops;
+  for (int i = 0; i < 128; ++i) {
+    auto key = "cas/" + std::to_string(i);
+    ops.push_back(TxnOp::cas(key, "new", 5, planned[key]));
+  }
+  auto first = client->txn_outcome(ops);
+  ASSERT_TRUE(first.ok()) << first.error().message();
+  ASSERT_FALSE(first->committed());
+  ASSERT_EQ(first->failures.size(), 1U);
+  EXPECT_EQ(ops[first->failures[0].op_index].key, "cas/77");
+  EXPECT_NE(first->failures[0].what.find("index is stale"), std::string::npos);
+  EXPECT_EQ(read_with_curl(agent->http_address())["cas/0"].value, "old") << "not rolled back";
+
+  auto refused = commit_all_but_refused(
+      [&](std::span<const TxnOp> batch) { return client->txn_outcome(batch); }, ops);
+  ASSERT_TRUE(refused.ok()) << refused.error().message();
+  ASSERT_EQ(refused->size(), 1U);
+  EXPECT_EQ((*refused)[0].op.key, "cas/77");
+  auto stored = read_with_curl(agent->http_address());
+  for (int i = 0; i < 128; ++i) {
+    auto key = "cas/" + std::to_string(i);
+    EXPECT_EQ(stored[key], (i == 77 ? Stored{"someone else's", 0} : Stored{"new", 5})) << key;
+  }
+
+  // Index 0 creates only what does not exist; delete-cas of a key already gone succeeds.
+  std::vector<TxnOp> creates = {TxnOp::cas("cas/0", "x", 0, 0), TxnOp::cas("cas/fresh", "x", 0, 0),
+                                TxnOp::remove_cas("cas/never-there", 12345)};
+  auto created = client->txn_outcome(creates);
+  ASSERT_TRUE(created.ok());
+  ASSERT_EQ(created->failures.size(), 1U);
+  EXPECT_EQ(created->failures[0].op_index, 0U);
+  creates.erase(creates.begin());
+  created = client->txn_outcome(creates);
+  ASSERT_TRUE(created.ok());
+  EXPECT_TRUE(created->committed());
+
+  // A value too big for a transaction: PUT ?cas=.
+  std::string big(524288, 'b');
+  auto stale = client->kv_put("cas/0", big, 0, {.cas = planned["cas/0"]});
+  ASSERT_FALSE(stale.ok());
+  EXPECT_EQ(stale.error().kind(), ErrorKind::conflict);
+  auto now = client->kv_get("cas/0");
+  ASSERT_TRUE(now.ok() && now->has_value());
+  EXPECT_TRUE(client->kv_put("cas/0", big, 0, {.cas = (*now)->modify_index}).ok());
+  EXPECT_EQ(read_with_curl(agent->http_address())["cas/0"].value, big);
+}
+
+}  // namespace
+}  // namespace csnap::consul

@@ -1,6 +1,7 @@
 #include "consul/txn.hpp"
 
 #include <random>
+#include <set>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -22,6 +23,16 @@ TEST(TxnJson, EncodesEachVerb) {
   EXPECT_EQ(txn_body(ops), "[" + txn_op_json(ops[0]) + "," + txn_op_json(ops[1]) + "]");
 }
 
+TEST(TxnJson, CheckAndSetVerbsCarryTheIndex) {
+  EXPECT_EQ(txn_op_json(TxnOp::cas("a", "hi", 7, 42)),
+            R"({"KV":{"Verb":"cas","Key":"a","Value":"aGk=","Flags":7,"Index":42}})");
+  // Index 0: only while the key does not exist; Consul needs it spelt out.
+  EXPECT_EQ(txn_op_json(TxnOp::cas("n", "", 0, 0)),
+            R"({"KV":{"Verb":"cas","Key":"n","Value":"","Flags":0,"Index":0}})");
+  EXPECT_EQ(txn_op_json(TxnOp::remove_cas("a", 18446744073709551615ULL)),
+            R"({"KV":{"Verb":"delete-cas","Key":"a","Index":18446744073709551615}})");
+}
+
 TEST(TxnJson, EscapesKeysAndKeepsUtf8) {
   EXPECT_EQ(txn_op_json(TxnOp::remove(std::string("q\"b\\n\n\t\r\b\x01\x7f<\xc2\xa0/", 15))),
             "{\"KV\":{\"Verb\":\"delete\",\"Key\":"
@@ -33,9 +44,8 @@ TEST(TxnJson, EscapesKeysAndKeepsUtf8) {
 TEST(TxnJson, InvalidUtf8KeysAreRefused) {
   EXPECT_FALSE(check_txn_key("bad\xff").ok());
   EXPECT_TRUE(check_txn_key("good\xc2\xa0").ok());
-  TxnBatcher batcher(
-      {.txn = [](std::span<const TxnOp>) { return Status{}; },
-       .put = [](std::string_view, std::string_view, std::uint64_t) { return Status{}; }});
+  TxnBatcher batcher({.txn = [](std::span<const TxnOp>) { return Status{}; },
+                      .put = [](const TxnOp&) { return Status{}; }});
   auto status = batcher.add_set("bad\xc3", "v");
   ASSERT_FALSE(status.ok());
   EXPECT_EQ(status.error().kind(), ErrorKind::invalid_argument);
@@ -58,8 +68,9 @@ TEST(TxnJson, PredictedSizeIsExact) {
     for (auto& c : value)
       c = static_cast<char>(random() % 256);
     std::uint64_t flags = random() >> (random() % 64);
-    auto verb = static_cast<TxnVerb>(random() % 4);
-    TxnOp op{verb, key, value, flags};
+    auto verb = static_cast<TxnVerb>(random() % 6);
+    std::uint64_t index = random() >> (random() % 64);
+    TxnOp op{verb, key, value, flags, index};
     ASSERT_EQ(txn_op_json_size(op), txn_op_json(op).size());
   }
 }
@@ -81,8 +92,8 @@ struct FakeConsul {
               log.push_back("txn " + std::to_string(ops.size()));
               return {};
             },
-            .put = [this](std::string_view key, std::string_view, std::uint64_t) -> Status {
-              log.push_back("put " + std::string(key));
+            .put = [this](const TxnOp& op) -> Status {
+              log.push_back("put " + op.key);
               return {};
             }};
   }
@@ -163,6 +174,85 @@ TEST(TxnBatcher, ReportsTheFailedTransaction) {
     status = batcher.finish().ok() ? Status() : Error(ErrorKind::conflict, "x");
   ASSERT_FALSE(status.ok());
   EXPECT_EQ(status.error().kind(), ErrorKind::conflict);
+}
+
+// A Consul that rolls back every transaction holding one of `refuse` (as a 409 naming each such
+// op) and otherwise commits it.
+struct RollingBackConsul {
+  std::set<std::string> refuse;
+  std::vector<std::vector<std::string>> sent{};  // the keys of each transaction sent
+  std::set<std::string> committed{};
+
+  TxnSend send() {
+    return [this](std::span<const TxnOp> ops) -> Result<TxnOutcome> {
+      std::vector<std::string> keys;
+      TxnOutcome outcome;
+      for (std::size_t i = 0; i < ops.size(); ++i) {
+        keys.push_back(ops[i].key);
+        if (refuse.contains(ops[i].key))
+          outcome.failures.push_back(
+              {i, "failed to set key \"" + ops[i].key + "\", index is stale"});
+      }
+      sent.push_back(keys);
+      if (outcome.committed())
+        committed.insert(keys.begin(), keys.end());
+      return outcome;
+    };
+  }
+};
+
+std::vector<TxnOp> cas_ops(int count) {
+  std::vector<TxnOp> ops;
+  for (int i = 0; i < count; ++i)
+    ops.push_back(TxnOp::cas("k" + std::to_string(i), "v", 0, 5));
+  return ops;
+}
+
+TEST(CommitAllButRefused, ResendsTheOthersWithoutTheRefusedOps) {
+  RollingBackConsul consul{.refuse = {"k3", "k100"}};
+  auto refused = commit_all_but_refused(consul.send(), cas_ops(128));
+  ASSERT_TRUE(refused.ok()) << refused.error().message();
+  ASSERT_EQ(refused->size(), 2U);
+  EXPECT_EQ((*refused)[0].op.key, "k3");
+  EXPECT_EQ((*refused)[1].op.key, "k100");
+  EXPECT_EQ((*refused)[0].why, "failed to set key \"k3\", index is stale");
+  // Rolled back once, then the 126 others in one transaction.
+  ASSERT_EQ(consul.sent.size(), 2U);
+  EXPECT_EQ(consul.sent[1].size(), 126U);
+  EXPECT_EQ(consul.committed.size(), 126U);
+  EXPECT_FALSE(consul.committed.contains("k3"));
+  EXPECT_TRUE(consul.committed.contains("k127"));
+}
+
+TEST(CommitAllButRefused, EveryOpRefusedCommitsNothing) {
+  RollingBackConsul consul{.refuse = {"k0", "k1"}};
+  auto refused = commit_all_but_refused(consul.send(), cas_ops(2));
+  ASSERT_TRUE(refused.ok());
+  EXPECT_EQ(refused->size(), 2U);
+  EXPECT_EQ(consul.sent.size(), 1U);
+  EXPECT_TRUE(consul.committed.empty());
+}
+
+TEST(CommitAllButRefused, ARefusalThatNamesNoOpIsAnError) {
+  // Consul names an op index that is not in the transaction: sending again would loop.
+  int calls = 0;
+  TxnSend send = [&](std::span<const TxnOp> ops) -> Result<TxnOutcome> {
+    ++calls;
+    return TxnOutcome{{{ops.size() + 3, "something"}}};
+  };
+  auto refused = commit_all_but_refused(send, cas_ops(4));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(calls, 1);
+  EXPECT_NE(refused.error().message().find("something"), std::string::npos);
+}
+
+TEST(CommitAllButRefused, ASendErrorIsReturned) {
+  TxnSend send = [](std::span<const TxnOp>) -> Result<TxnOutcome> {
+    return Error(ErrorKind::unavailable, "connection refused");
+  };
+  auto refused = commit_all_but_refused(send, cas_ops(4));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().kind(), ErrorKind::unavailable);
 }
 
 }  // namespace
