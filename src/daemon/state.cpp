@@ -94,6 +94,11 @@ void State::set_leader(bool is_leader) {
   data_.is_leader = is_leader;
 }
 
+void State::set_retention_held(std::string reason) {
+  std::lock_guard lock(mutex_);
+  data_.retention_held = std::move(reason);
+}
+
 void State::set_cluster_last_backup(Clock::time_point when) {
   std::lock_guard lock(mutex_);
   if (!data_.cluster_last_backup || *data_.cluster_last_backup < when)

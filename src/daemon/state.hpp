@@ -61,6 +61,9 @@ struct Snapshot {
   Clock::time_point started;  // when the daemon started
   std::string version;
   std::vector<Attempt> history;  // the last attempts of this process, oldest first
+  // Why the last retention run removed nothing although its policy would have (the shrink guard,
+  // ops::ShrinkHold); "" when it was not held.
+  std::string retention_held;
 };
 
 class State {
@@ -79,6 +82,8 @@ class State {
   void failed(std::string_view cause, std::string message, std::chrono::duration<double> took);
   void set_leader(bool is_leader);
   void set_cluster_last_backup(Clock::time_point when);
+  // The reason the last retention run was held, or "" when it was not.
+  void set_retention_held(std::string reason);
 
   Snapshot snapshot() const;
 
