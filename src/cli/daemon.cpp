@@ -189,15 +189,25 @@ class BackupLoop {
   }
 
   // The backup just written is never removed, even if a replica with a clock ahead wrote one
-  // with a later time.
+  // with a later time. The shrink guard takes the counts of the backups this process wrote from
+  // its history (no decryption, and it works with --encrypt-to alone), the others' from their
+  // meta.json when the configured key can read them.
   void apply_retention(storage::Backend& storage, const std::string& written) {
     ops::PruneOptions prune_options;
     prune_options.protect = {written};
+    for (const auto& attempt : state_.snapshot().history) {
+      if (attempt.succeeded)
+        prune_options.known_counts[attempt.key] = attempt.entries;
+    }
+    prune_options.read_counts =
+        ops::meta_counts_reader(storage, options_.encryption, options_.tmp_dir);
+    prune_options.confirm_shrink = config_.boolean("confirm-shrink");
     auto pruned = ops::prune(storage, options_.key_prefix, *retention_, prune_options);
     if (!pruned.ok()) {
       log::warn("Retention ({}) failed: {}", retention_->describe(), pruned.error().message());
       return;
     }
+    state_.set_retention_held(pruned->held ? pruned->held->describe() : std::string());
     for (const auto& [key, why] : pruned->failures)
       log::warn("Retention: removing {} failed: {}", key, why);
     if (pruned->removed > 0) {

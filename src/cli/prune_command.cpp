@@ -13,6 +13,7 @@
 #include "cli/setup.hpp"
 #include "cli/table.hpp"
 #include "cli/time_text.hpp"
+#include "ops/naming.hpp"
 #include "ops/retention.hpp"
 #include "util/log.hpp"
 
@@ -64,8 +65,14 @@ Result<int> prune_command(const config::Config& config, const PruneCommand& comm
                  "--keep-weekly N, --keep-monthly N (or CONSUL_SNAPSHOT_KEEP_LAST, ...)");
   }
   CSNAP_ASSIGN_OR_RETURN(auto storage, open_storage(config));
-  CSNAP_ASSIGN_OR_RETURN(auto report, ops::prune(*storage, config.string("upload-prefix"), *policy,
-                                                 {.dry_run = command.dry_run}));
+  CSNAP_ASSIGN_OR_RETURN(auto encryption, encryption_settings(config));
+  ops::PruneOptions options;
+  options.dry_run = command.dry_run;
+  options.read_counts =
+      ops::meta_counts_reader(*storage, std::move(encryption), config.string("tmp-dir"));
+  options.confirm_shrink = config.boolean("confirm-shrink");
+  CSNAP_ASSIGN_OR_RETURN(auto report,
+                         ops::prune(*storage, config.string("upload-prefix"), *policy, options));
   std::map<std::string, std::string, std::less<>> failed(report.failures.begin(),
                                                          report.failures.end());
 
@@ -94,6 +101,8 @@ Result<int> prune_command(const config::Config& config, const PruneCommand& comm
                 {"prefix", report.prefix},
                 {"policy", policy_json(*policy)},
                 {"dry_run", report.dry_run},
+                {"held", report.held ? json(report.held->describe()) : json(nullptr)},
+                {"future_dated", report.future_dated},
                 {"kept", report.kept},
                 {"removed", report.removed},
                 {"failed", report.failures.size()},
@@ -132,6 +141,13 @@ Result<int> prune_command(const config::Config& config, const PruneCommand& comm
         table.add({"left alone", "-", "-", human_bytes(decision.size), decision.key,
                    "not a backup: its name does not follow the backup layout"});
         continue;
+      case ops::RetentionAction::future_dated:
+        action = "left alone";
+        why = fmt::format(
+            "dated more than {} in the future: not counted (a wrong clock, or "
+            "planted); remove it by hand if it is not yours",
+            ops::format_duration(ops::kMaxFutureSkew));
+        break;
     }
     table.add({action, time_text(*decision.time), age_text(decision.age),
                human_bytes(decision.size), decision.key, why});
@@ -150,6 +166,10 @@ Result<int> prune_command(const config::Config& config, const PruneCommand& comm
   } else {
     fmt::print("{}; removed {} ({} freed).\n", kept, plural(report.removed, "backup", "backups"),
                human_bytes(report.bytes_freed));
+  }
+  if (report.held) {
+    fmt::print("Retention held, nothing {}removed: {}.\n", report.dry_run ? "would be " : "",
+               report.held->describe());
   }
   if (report.not_backups > 0) {
     fmt::print("Left alone {} under '{}' not named like a backup.\n",

@@ -145,6 +145,7 @@ Status inspect_command(const config::Config& config, const ReportCommand& comman
 Status list_command(const config::Config& config, const ReportCommand& command) {
   CSNAP_ASSIGN_OR_RETURN(auto storage, open_storage(config));
   CSNAP_ASSIGN_OR_RETURN(auto encryption, encryption_settings(config));
+  encryption.allow_unencrypted = true;  // list only reads meta.json; restore and diff refuse
   const bool have_key = encryption.passphrase || !encryption.identities.empty();
   std::string prefix = config.string("upload-prefix");
   if (!prefix.empty() && !prefix.ends_with('/'))

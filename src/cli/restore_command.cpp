@@ -131,8 +131,10 @@ Result<ops::LocatedBackup> locate_backup(const config::Config& config, std::stri
     CSNAP_ASSIGN_OR_RETURN(spec, local_backup_key(config));
   }
   CSNAP_ASSIGN_OR_RETURN(auto storage, open_storage(config));
-  CSNAP_ASSIGN_OR_RETURN(auto located,
-                         ops::locate_backup(*storage, config.string("upload-prefix"), spec));
+  CSNAP_ASSIGN_OR_RETURN(auto encryption, encryption_settings(config));
+  CSNAP_ASSIGN_OR_RETURN(
+      auto located, ops::locate_backup(*storage, config.string("upload-prefix"), spec,
+                                       {.skip_unencrypted = encryption.refuses_unencrypted()}));
   // The source may read from the backend (S3): it keeps the backend alive.
   located.storage = std::move(storage);
   return located;

@@ -120,6 +120,7 @@ Result<ops::EncryptionSettings> encryption_settings(const config::Config& config
                              codec::age::kMaxScryptWorkFactor));
   }
   settings.scrypt_work_factor = static_cast<int>(factor);
+  settings.allow_unencrypted = config.boolean("allow-unencrypted");
   return settings;
 }
 

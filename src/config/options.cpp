@@ -111,7 +111,8 @@ constexpr OptionSpec options[] = {
    "keep the N newest backups",
    scope_backup | scope_prune},
   {"keep-within", "CONSUL_SNAPSHOT_KEEP_WITHIN", "retention.keep_within", duration, "",
-   "keep every backup younger than this (e.g. 7d) relative to the newest backup",
+   "keep every backup younger than this (e.g. 7d), counted from now (backups dated more than 5 "
+   "minutes in the future are ignored)",
    scope_backup | scope_prune},
   {"keep-hourly", "CONSUL_SNAPSHOT_KEEP_HOURLY", "retention.keep_hourly", integer, "",
    "keep the newest backup of each of the last N hours that have one",
@@ -124,6 +125,11 @@ constexpr OptionSpec options[] = {
    scope_backup | scope_prune},
   {"keep-monthly", "CONSUL_SNAPSHOT_KEEP_MONTHLY", "retention.keep_monthly", integer, "",
    "keep the newest backup of each of the last N months that have one",
+   scope_backup | scope_prune},
+  {"confirm-shrink", "CONSUL_SNAPSHOT_CONFIRM_SHRINK", "retention.confirm_shrink", boolean,
+   "false", "remove backups even though the newest holds far fewer KV entries or ACL objects "
+   "than one that would go (retention is held otherwise: a wiped cluster must not cost the last "
+   "good backups); in the daemon it turns the guard off while set",
    scope_backup | scope_prune},
 
   // Restore
@@ -191,6 +197,11 @@ constexpr OptionSpec options[] = {
    "file of age1... public keys, one a line", scope_backup},
   {"identity-file", "CONSUL_SNAPSHOT_IDENTITY_FILE", "crypto.identity_file", path, "",
    "age identity file (as age-keygen writes) that decrypts backups", storage_commands},
+  {"allow-unencrypted", "CONSUL_SNAPSHOT_ALLOW_UNENCRYPTED", "crypto.allow_unencrypted", boolean,
+   "false", "accept a backup that is not encrypted although CRYPTO_PASSWORD, --passphrase-file or "
+   "--identity-file is set (refused otherwise: anyone who can write to the storage could have "
+   "put it there); 'latest' then also picks unencrypted backups",
+   scope_restore | scope_storage},
   {"scrypt-work-factor", "CONSUL_SNAPSHOT_SCRYPT_WORK_FACTOR", "crypto.scrypt_work_factor",
    integer, "18", "log2 of scrypt's cost for passphrase encryption (10 to 22)", scope_backup},
 };

@@ -94,6 +94,11 @@ std::string render_metrics(const Snapshot& snapshot, const HealthAnswer& health)
                        .Register(registry);
   for (const auto& [cause, count] : snapshot.failures)
     failures.Add({{"cause", cause}}).Increment(static_cast<double>(count));
+  gauge(registry, "consul_snapshot_retention_held",
+        "1 when the last retention run removed nothing because the newest backup holds far "
+        "fewer KV entries or ACL objects than backups it would remove (the log says which; "
+        "confirm with prune --confirm-shrink), else 0",
+        snapshot.retention_held.empty() ? 0 : 1);
   gauge(registry, "consul_snapshot_consecutive_failures",
         "Failed backup attempts since the last successful one",
         static_cast<double>(snapshot.failures_in_a_row));

@@ -15,6 +15,7 @@
 //   consul_snapshot_last_entries{kind}                      entries per kind of the last success
 //   consul_snapshot_backups_total                           successful backups (counter)
 //   consul_snapshot_backup_failures_total{cause}            failed attempts by cause (counter)
+//   consul_snapshot_retention_held                          1 while the shrink guard holds
 //   consul_snapshot_consecutive_failures                    failures since the last success
 //
 // Timestamps of events that have not happened are 0, so that an alert such as

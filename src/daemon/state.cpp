@@ -97,6 +97,11 @@ void State::set_leader(bool is_leader) {
   data_.is_leader = is_leader;
 }
 
+void State::set_retention_held(std::string reason) {
+  std::lock_guard lock(mutex_);
+  data_.retention_held = std::move(reason);
+}
+
 LastBackupOffer State::offer_cluster_last_backup(Clock::time_point when, Clock::time_point now) {
   std::lock_guard lock(mutex_);
   if (when > now + max_clock_skew) {

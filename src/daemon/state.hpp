@@ -75,6 +75,9 @@ struct Snapshot {
   Clock::time_point started;  // when the daemon started
   std::string version;
   std::vector<Attempt> history;  // the last attempts of this process, oldest first
+  // Why the last retention run removed nothing although its policy would have (the shrink guard,
+  // ops::ShrinkHold); "" when it was not held.
+  std::string retention_held;
 };
 
 class State {
@@ -96,6 +99,8 @@ class State {
   // The lastbackup key read at `now` says `when`: kept (when newer than what is known) unless it
   // is more than max_clock_skew after `now`.
   LastBackupOffer offer_cluster_last_backup(Clock::time_point when, Clock::time_point now);
+  // The reason the last retention run was held, or "" when it was not.
+  void set_retention_held(std::string reason);
 
   Snapshot snapshot() const;
 

@@ -21,6 +21,13 @@ class ForwardingSink final : public ByteSink {
 
 constexpr std::size_t kPeekBytes = 64;
 
+constexpr std::string_view kUnencryptedRefusal =
+    "the backup is not encrypted, but a key is configured (CRYPTO_PASSWORD, --passphrase-file or "
+    "--identity-file), so this tool's own backups are encrypted: refusing it, since anyone who "
+    "can write to the storage could have put it there. If you know where it comes from (a "
+    "backup from before encryption was turned on, say), pass --allow-unencrypted "
+    "(CONSUL_SNAPSHOT_ALLOW_UNENCRYPTED=true)";
+
 }  // namespace
 
 Result<std::vector<codec::age::X25519Recipient>> parse_recipients(std::string_view text) {
@@ -99,6 +106,8 @@ Result<std::unique_ptr<PlaintextSource>> PlaintextSource::open(
     }
     plaintext->decrypted_ = std::move(decrypted).value();
     plaintext->encryption_ = "original v0";
+  } else if (settings.refuses_unencrypted()) {
+    return Error(ErrorKind::corrupt, std::string(kUnencryptedRefusal));
   }
   return plaintext;
 }

@@ -20,8 +20,15 @@ struct EncryptionSettings {
   std::vector<codec::age::X25519Recipient> recipients;  // --encrypt-to, --encrypt-to-file
   std::vector<codec::age::X25519Identity> identities;   // --identity-file
   int scrypt_work_factor = codec::age::kDefaultScryptWorkFactor;
+  // --allow-unencrypted: accept a backup that is not encrypted although a key is configured.
+  bool allow_unencrypted = false;
 
   bool encrypts() const { return passphrase.has_value() || !recipients.empty(); }
+  // A key that can decrypt backups is configured (a passphrase or an identity).
+  bool has_key() const { return passphrase.has_value() || !identities.empty(); }
+  // With a key configured, this tool's backups are encrypted; an unencrypted one may have been
+  // planted by anyone who can write to the storage, and is refused unless allow_unencrypted.
+  bool refuses_unencrypted() const { return has_key() && !allow_unencrypted; }
 };
 
 // Parses recipients separated by commas, white space or new lines; `#` starts a comment.
@@ -33,7 +40,8 @@ Result<std::unique_ptr<ByteSink>> encrypting_sink(ByteSink& out,
                                                   const EncryptionSettings& settings);
 
 // The plaintext of a backup object read from `raw`: decrypted when it is encrypted (age or the
-// original tool's v0:), else `raw` as it is.
+// original tool's v0:), else `raw` as it is. An unencrypted backup is refused (ErrorKind::corrupt,
+// exit code 3) when `settings.refuses_unencrypted()`.
 class PlaintextSource final : public ByteSource {
  public:
   static Result<std::unique_ptr<PlaintextSource>> open(ByteSource& raw,

@@ -25,22 +25,45 @@ std::string backup_key(std::string_view prefix, std::string_view host, std::int6
   return key;
 }
 
+namespace {
+
+// The suffixes backups are written with: the compression's (codec::tar_suffix, and the original
+// v0.1's bare gzip), then ".age" when encrypted.
+bool is_backup_suffix(std::string_view suffix) {
+  if (suffix.ends_with(".age"))
+    suffix.remove_suffix(4);
+  for (std::string_view known : {".tar.zst", ".tar.gz", ".tar", ".gz"}) {
+    if (suffix == known)
+      return true;
+  }
+  return false;
+}
+
+}  // namespace
+
 std::optional<std::int64_t> backup_time_from_key(std::string_view key) {
   auto slash = key.rfind('/');
   auto name = slash == std::string_view::npos ? key : key.substr(slash + 1);
   for (std::string_view marker : {".consul.snapshot.", "consul.backup."}) {
-    auto pos = name.find(marker);
+    auto pos = name.rfind(marker);
     if (pos == std::string_view::npos)
       continue;
-    auto digits = name.substr(pos + marker.size());
+    auto rest = name.substr(pos + marker.size());
+    auto digits_end = rest.find_first_not_of("0123456789");
+    if (digits_end == 0 || digits_end == std::string_view::npos)
+      continue;
     std::int64_t value = 0;
-    auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
-    if (ec == std::errc() && end != digits.data() &&
-        (end == digits.data() + digits.size() || *end == '.')) {
+    auto [end, ec] = std::from_chars(rest.data(), rest.data() + digits_end, value);
+    if (ec == std::errc() && is_backup_suffix(rest.substr(digits_end)))
       return value;
-    }
   }
   return std::nullopt;
+}
+
+bool dated_in_future(std::int64_t unix_time, std::chrono::system_clock::time_point now) {
+  const auto now_unix =
+      std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
+  return unix_time > now_unix && unix_time - now_unix > kMaxFutureSkew.count();
 }
 
 std::string local_hostname() {

@@ -2,10 +2,12 @@
 
 #include <algorithm>
 #include <cassert>
+#include <cstdint>
 #include <functional>
 
 #include <fmt/format.h>
 
+#include "archive/backup_reader.hpp"
 #include "ops/naming.hpp"
 #include "util/log.hpp"
 
@@ -75,6 +77,8 @@ std::string_view to_string(RetentionAction action) {
       return "remove";
     case RetentionAction::not_a_backup:
       return "not a backup";
+    case RetentionAction::future_dated:
+      return "future-dated";
   }
   return "?";
 }
@@ -120,6 +124,7 @@ std::vector<RetentionDecision> RetentionPolicy::select(std::span<const storage::
                                                        system_clock::time_point now) const {
   const auto now_unix = duration_cast<seconds>(now.time_since_epoch()).count();
   std::vector<RetentionDecision> backups;
+  std::vector<RetentionDecision> future;
   std::vector<RetentionDecision> others;
   for (const auto& object : objects) {
     RetentionDecision decision;
@@ -132,17 +137,23 @@ std::vector<RetentionDecision> RetentionPolicy::select(std::span<const storage::
       continue;
     }
     decision.age = seconds{now_unix - *decision.time};
+    if (dated_in_future(*decision.time, now)) {
+      decision.action = RetentionAction::future_dated;
+      future.push_back(std::move(decision));
+      continue;
+    }
     decision.action = RetentionAction::remove;
     backups.push_back(std::move(decision));
   }
-  std::sort(backups.begin(), backups.end(), [](const auto& a, const auto& b) {
+  auto newest_first = [](const auto& a, const auto& b) {
     return *a.time != *b.time ? *a.time > *b.time : a.key > b.key;
-  });
+  };
+  std::sort(backups.begin(), backups.end(), newest_first);
+  std::sort(future.begin(), future.end(), newest_first);
   std::sort(others.begin(), others.end(),
             [](const auto& a, const auto& b) { return a.key < b.key; });
 
   if (!backups.empty()) {
-    const std::int64_t newest = *backups.front().time;
     CalendarRule rules[] = {{keep_hourly, "hourly", hour_bucket},
                             {keep_daily, "daily", day_bucket},
                             {keep_weekly, "weekly", week_bucket},
@@ -161,7 +172,7 @@ std::vector<RetentionDecision> RetentionPolicy::select(std::span<const storage::
         decision.reasons.push_back("no retention policy");
       if (keep_last && static_cast<std::int64_t>(i) < *keep_last)
         decision.reasons.push_back(fmt::format("last {}", *keep_last));
-      if (keep_within && newest - time < keep_within->count())
+      if (keep_within && now_unix - time < keep_within->count())
         decision.reasons.push_back("within " + format_duration(*keep_within));
       // Newest first, so the first backup met in a bucket is that bucket's newest.
       for (std::size_t r = 0; r < std::size(rules); ++r) {
@@ -179,10 +190,119 @@ std::vector<RetentionDecision> RetentionPolicy::select(std::span<const storage::
     }
     assert(backups.front().action == RetentionAction::keep);
   }
-  backups.insert(backups.end(), std::make_move_iterator(others.begin()),
-                 std::make_move_iterator(others.end()));
+  for (auto* group : {&future, &others}) {
+    backups.insert(backups.end(), std::make_move_iterator(group->begin()),
+                   std::make_move_iterator(group->end()));
+  }
   return backups;
 }
+
+std::string ShrinkHold::describe() const {
+  return fmt::format(
+      "the newest backup {} holds {} {}, but {}, which the policy would remove, holds {}: the "
+      "cluster may have been wiped or restored from the wrong backup, so no backup is removed. "
+      "Check the cluster; if it is meant to hold less now, run `consul-snapshot prune "
+      "--confirm-shrink` with the same retention options (or set "
+      "CONSUL_SNAPSHOT_CONFIRM_SHRINK=true)",
+      newest_key, newest_count, what, older_key, older_count);
+}
+
+std::optional<ShrinkHold> find_shrink(const EntryCounts& newest, const EntryCounts& older) {
+  // Below before / kShrinkDivisor, rounded up so that no multiplication can overflow a count
+  // read from an untrusted meta.json.
+  auto sharply_fewer = [](std::uint64_t now_count, std::uint64_t before) {
+    return now_count < before / kShrinkDivisor + (before % kShrinkDivisor == 0 ? 0 : 1) &&
+           before - now_count >= kShrinkMinimumDrop;
+  };
+  // The sum of the "acl-*" counts, if any is recorded.
+  auto acl_objects = [](const EntryCounts& counts) -> std::optional<std::uint64_t> {
+    std::optional<std::uint64_t> total;
+    for (auto it = counts.lower_bound("acl-"); it != counts.end() && it->first.starts_with("acl-");
+         ++it) {
+      auto sum = total.value_or(0);
+      total = it->second > UINT64_MAX - sum ? UINT64_MAX : sum + it->second;  // no wrap-around
+    }
+    return total;
+  };
+  auto kv_newest = newest.find("kv");
+  auto kv_older = older.find("kv");
+  if (kv_newest != newest.end() && kv_older != older.end() &&
+      sharply_fewer(kv_newest->second, kv_older->second)) {
+    return ShrinkHold{"KV entries", "", kv_newest->second, "", kv_older->second};
+  }
+  auto acl_newest = acl_objects(newest);
+  auto acl_older = acl_objects(older);
+  if (acl_newest && acl_older && sharply_fewer(*acl_newest, *acl_older))
+    return ShrinkHold{"ACL objects", "", *acl_newest, "", *acl_older};
+  return std::nullopt;
+}
+
+std::function<std::optional<EntryCounts>(const std::string& key)> meta_counts_reader(
+    storage::Backend& storage, EncryptionSettings encryption, std::filesystem::path tmp_dir) {
+  encryption.allow_unencrypted = true;
+  return [&storage, encryption = std::move(encryption),
+          tmp_dir = std::move(tmp_dir)](const std::string& key) -> std::optional<EntryCounts> {
+    auto read = [&]() -> Result<archive::Meta> {
+      CSNAP_ASSIGN_OR_RETURN(auto source, storage.get(key));
+      CSNAP_ASSIGN_OR_RETURN(auto plaintext, PlaintextSource::open(*source, encryption, tmp_dir));
+      return archive::BackupReader::read_meta(*plaintext);
+    };
+    auto meta = read();
+    if (!meta.ok()) {
+      log::debug("Retention: the entry counts of {} are unknown: {}", key, meta.error().message());
+      return std::nullopt;
+    }
+    if (meta->counts.empty())
+      return std::nullopt;
+    return std::move(meta->counts);
+  };
+}
+
+namespace {
+
+// The shrink guard over `decisions` (newest first): the newest backup against each backup the
+// policy would remove, newest of those first; the first sharp shrink holds.
+std::optional<ShrinkHold> check_shrink(const std::vector<RetentionDecision>& decisions,
+                                       const PruneOptions& options) {
+  auto counts_of = [&](const std::string& key) -> std::optional<EntryCounts> {
+    if (auto known = options.known_counts.find(key); known != options.known_counts.end())
+      return known->second;
+    if (options.read_counts)
+      return options.read_counts(key);
+    return std::nullopt;
+  };
+  if (decisions.empty() || decisions.front().action != RetentionAction::keep)
+    return std::nullopt;
+  bool removes = std::any_of(decisions.begin(), decisions.end(), [](const auto& decision) {
+    return decision.action == RetentionAction::remove;
+  });
+  if (!removes)
+    return std::nullopt;
+  const auto& newest_key = decisions.front().key;
+  auto newest = counts_of(newest_key);
+  if (!newest) {
+    log::debug(
+        "Retention: the entry counts of the newest backup {} are unknown, so a shrink "
+        "cannot be detected",
+        newest_key);
+    return std::nullopt;
+  }
+  for (const auto& decision : decisions) {
+    if (decision.action != RetentionAction::remove)
+      continue;
+    auto older = counts_of(decision.key);
+    if (!older)
+      continue;
+    if (auto hold = find_shrink(*newest, *older)) {
+      hold->newest_key = newest_key;
+      hold->older_key = decision.key;
+      return hold;
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
 
 Result<PruneReport> prune(storage::Backend& storage, std::string_view key_prefix,
                           const RetentionPolicy& policy, const PruneOptions& options) {
@@ -210,6 +330,15 @@ Result<PruneReport> prune(storage::Backend& storage, std::string_view key_prefix
       decision.reasons.push_back("protected");
     }
   }
+  if (!options.confirm_shrink && (report.held = check_shrink(report.decisions, options))) {
+    log::warn("Retention held: {}", report.held->describe());
+    for (auto& decision : report.decisions) {
+      if (decision.action == RetentionAction::remove) {
+        decision.action = RetentionAction::keep;
+        decision.reasons.push_back("held: the newest backup holds far fewer entries");
+      }
+    }
+  }
 
   for (const auto& decision : report.decisions) {
     if (decision.action == RetentionAction::keep) {
@@ -217,6 +346,13 @@ Result<PruneReport> prune(storage::Backend& storage, std::string_view key_prefix
       report.bytes_kept += decision.size;
     } else if (decision.action == RetentionAction::not_a_backup) {
       ++report.not_backups;
+    } else if (decision.action == RetentionAction::future_dated) {
+      ++report.future_dated;
+      log::warn(
+          "Retention ignores {}: its name dates it {}s ahead of this machine's clock (more "
+          "than {}s); a wrong clock or someone who can write to the storage put it there. "
+          "It is neither counted nor removed; remove it by hand if it is not yours",
+          decision.key, -decision.age.count(), kMaxFutureSkew.count());
     }
   }
   // Oldest first: an interrupted prune leaves the newer of the backups it meant to remove.

@@ -8,8 +8,10 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <regex>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -109,5 +111,28 @@ class Daemon {
   pid_t pid_ = -1;
   std::optional<int> exit_code_;
 };
+
+// How many times `needle` occurs in `text` (log lines such as "Backup written to").
+inline std::size_t occurrences(std::string_view text, std::string_view needle) {
+  std::size_t count = 0;
+  for (auto at = text.find(needle); at != std::string_view::npos; at = text.find(needle, at + 1))
+    ++count;
+  return count;
+}
+
+// The daemon's HTTP base URL from its log line "Serving ... on http://127.0.0.1:PORT", polled
+// until `timeout`; "" if it never appears.
+inline std::string served_url(const Daemon& daemon, std::chrono::milliseconds timeout) {
+  static const std::regex served(R"(Serving /, /health\S*.* on (http://127\.0\.0\.1:\d+))");
+  std::string url;
+  eventually(timeout, [&] {
+    std::smatch match;
+    auto log = daemon.log();
+    if (std::regex_search(log, match, served))
+      url = match[1];
+    return !url.empty();
+  });
+  return url;
+}
 
 }  // namespace csnap::testing

@@ -16,6 +16,7 @@
 
 #include "cli_test.hpp"
 #include "consul_agent.hpp"
+#include "daemon_process.hpp"
 
 namespace csnap::testing {
 namespace {
@@ -138,12 +139,13 @@ TEST_F(PruneTest, KeepLastRemovesTheOldestAndLeavesOtherFilesAlone) {
 }
 
 TEST_F(PruneTest, CalendarRulesFromTheEnvironmentWithJson) {
-  // Daily buckets across a month end; the newest of each day stays.
-  const auto base = sys_days{year{2027} / 2 / 28};
+  // Daily buckets across a month end; the newest of each day stays. (Dates in the past: a backup
+  // dated in the future is ignored.)
+  const auto base = sys_days{year{2026} / 2 / 28};
   std::vector<std::string> keys = {
-      key_at(unix_of(base + days{1} + hours{1})),  // 03-01 01:00  newest, daily 2027-03-01
+      key_at(unix_of(base + days{1} + hours{1})),  // 03-01 01:00  newest, daily 2026-03-01
       key_at(unix_of(base + days{1})),             // 03-01 00:00  same day
-      key_at(unix_of(base + hours{23})),           // 02-28 23:00  daily 2027-02-28
+      key_at(unix_of(base + hours{23})),           // 02-28 23:00  daily 2026-02-28
       key_at(unix_of(base + hours{1})),            // 02-28 01:00  same day
       key_at(unix_of(base - days{1} + hours{5})),  // 02-27 05:00  a third day: not kept
   };
@@ -162,8 +164,8 @@ TEST_F(PruneTest, CalendarRulesFromTheEnvironmentWithJson) {
   EXPECT_EQ(out["policy"], (json{{"keep_daily", 2}}));
   ASSERT_EQ(out["backups"].size(), 5u);
   EXPECT_EQ(out["backups"][0]["key"], keys[0]);
-  EXPECT_EQ(out["backups"][0]["reasons"], (json{"newest", "daily 2027-03-01"}));
-  EXPECT_EQ(out["backups"][2]["reasons"], (json{"daily 2027-02-28"}));
+  EXPECT_EQ(out["backups"][0]["reasons"], (json{"newest", "daily 2026-03-01"}));
+  EXPECT_EQ(out["backups"][2]["reasons"], (json{"daily 2026-02-28"}));
   EXPECT_EQ(out["backups"][4]["action"], "remove");
   EXPECT_EQ(out["backups"][4]["removed"], true);
 }
@@ -194,7 +196,161 @@ TEST_F(PruneTest, ACountBelowOneIsAConfigurationError) {
   EXPECT_EQ(find_files(root_), before);
 }
 
-class PruneConsulTest : public CliTest {};
+// A key planted for 2099 by someone who can write to the bucket: counted from it, every real
+// backup would be outside --keep-within and removed. Counted from now, they all stay; the planted
+// one is left alone and named.
+TEST_F(PruneTest, KeepWithinKeepsTheRealBackupsBesideOneDated2099) {
+  const auto now = floor<seconds>(system_clock::now());
+  std::vector<std::string> real;
+  for (auto age : {hours{1}, hours{2}, hours{24 * 3}}) {
+    real.push_back(key_at(unix_of(now - age)));
+    write(real.back(), "real");
+  }
+  auto old_one = key_at(unix_of(now - hours{24 * 30}));
+  write(old_one, "a month old");
+  auto planted = key_at(unix_of(sys_days{year{2099} / 1 / 1}), "attacker");
+  write(planted, "planted");
+
+  auto result = run_tool({"prune", "--keep-within", "7d"}, env());
+  ASSERT_EQ(result.exit_code, 0) << result.all();
+  auto expected = real;
+  expected.push_back(planted);
+  std::sort(expected.begin(), expected.end());
+  EXPECT_EQ(find_files(root_), expected) << result.all();
+  EXPECT_NE(result.err.find(planted), std::string::npos) << result.err;
+  EXPECT_NE(result.out.find("in the future"), std::string::npos) << result.out;
+}
+
+// Checksum files beside the backups are not backups: never counted (the newest backup's
+// neighbour sorts after it and would take its place in keep-last), never removed.
+TEST_F(PruneTest, ChecksumFilesBesideBackupsAreLeftAlone) {
+  auto hourly = write_hourly();
+  for (const auto& key : hourly)
+    write(key + ".sha256", "0000  " + key + "\n");
+  auto before = find_files(root_);
+
+  auto result = run_tool({"prune", "--keep-last", "2"}, env());
+  ASSERT_EQ(result.exit_code, 0) << result.all();
+  std::vector<std::string> expected{hourly[0], hourly[1]};
+  for (const auto& key : hourly)
+    expected.push_back(key + ".sha256");
+  std::sort(expected.begin(), expected.end());
+  EXPECT_EQ(find_files(root_), expected) << result.all();
+  EXPECT_NE(result.out.find("removed 4 backups"), std::string::npos) << result.out;
+}
+
+class PruneConsulTest : public CliTest {
+ protected:
+  // Backups until `count` more exist, each in a second of its own (keys hold whole seconds).
+  void back_up(std::size_t count, const std::map<std::string, std::string>& run_env) {
+    const auto target = find_files(work_ / "backups").size() + count;
+    const auto deadline = steady_clock::now() + 60s;
+    while (find_files(work_ / "backups").size() < target && steady_clock::now() < deadline) {
+      auto backup = run_tool({"backup", "--once"}, run_env);
+      ASSERT_EQ(backup.exit_code, 0) << backup.all();
+    }
+    ASSERT_EQ(find_files(work_ / "backups").size(), target) << "backups not made within 60 s";
+  }
+
+  // `count` keys app/key-N through one transaction.
+  void put_keys(int count) {
+    json ops = json::array();
+    for (int i = 0; i < count; ++i) {
+      ops.push_back(
+          {{"KV",
+            {{"Verb", "set"}, {"Key", "app/key-" + std::to_string(i)}, {"Value", "dmFsdWU="}}}});
+    }
+    auto txn = curl(
+        {"-X", "PUT", "--data-binary", ops.dump(), "http://" + agent_->http_address() + "/v1/txn"});
+    ASSERT_TRUE(txn.ok());
+    ASSERT_EQ(txn->status, 200) << txn->body;
+  }
+};
+
+// Three encrypted backups of 40 keys, then the KV store is wiped and backed up again: keep-last 2
+// would remove two of the three good backups. Retention is held until --confirm-shrink.
+TEST_F(PruneConsulTest, AfterAWipedKvStorePruneRemovesNothingUntilConfirmed) {
+  CSNAP_REQUIRE_CONSUL(agent, ConsulAgentOptions{});
+  adopt(std::move(agent));
+  auto run_env = env();
+  run_env["CRYPTO_PASSWORD"] = "prune shrink passphrase";
+  run_env["CONSUL_SNAPSHOT_SCRYPT_WORK_FACTOR"] = "12";
+  put_keys(40);
+  back_up(3, run_env);
+  ASSERT_TRUE(agent_->run_cli({"kv", "delete", "-recurse", "app/"}).ok());
+  back_up(1, run_env);
+  auto before = find_files(work_ / "backups");
+  ASSERT_EQ(before.size(), 4u);
+
+  auto held = run_tool({"prune", "--keep-last", "2"}, run_env);
+  ASSERT_EQ(held.exit_code, 0) << held.all();
+  EXPECT_EQ(find_files(work_ / "backups"), before) << "retention removed good backups:\n"
+                                                   << held.all();
+  EXPECT_NE(held.out.find("Retention held"), std::string::npos) << held.out;
+  EXPECT_NE(held.err.find("Retention held"), std::string::npos) << held.err;
+  // 1 KV entry: the lastbackup key, which the backups write.
+  EXPECT_NE(held.all().find("holds 1 KV entries, but"), std::string::npos) << held.all();
+  EXPECT_NE(held.all().find("--confirm-shrink"), std::string::npos) << held.all();
+  auto held_json = run_tool({"prune", "--keep-last", "2", "--json"}, run_env);
+  ASSERT_EQ(held_json.exit_code, 0) << held_json.all();
+  EXPECT_TRUE(json::parse(held_json.out)["held"].is_string()) << held_json.out;
+
+  auto confirmed = run_tool({"prune", "--keep-last", "2", "--confirm-shrink"}, run_env);
+  ASSERT_EQ(confirmed.exit_code, 0) << confirmed.all();
+  EXPECT_EQ(find_files(work_ / "backups").size(), 2u) << confirmed.all();
+  EXPECT_NE(confirmed.out.find("removed 2 backups"), std::string::npos) << confirmed.out;
+}
+
+// The daemon: after the wipe its retention removes nothing, says why in the log and sets
+// consul_snapshot_retention_held in /metrics; with CONSUL_SNAPSHOT_CONFIRM_SHRINK it prunes.
+TEST_F(PruneConsulTest, TheDaemonHoldsRetentionAfterAWipeAndSaysSoInMetrics) {
+  CSNAP_REQUIRE_CONSUL(agent, ConsulAgentOptions{});
+  adopt(std::move(agent));
+  put_keys(40);
+  back_up(3, env());
+  ASSERT_TRUE(agent_->run_cli({"kv", "delete", "-recurse", "app/"}).ok());
+  auto good = find_files(work_ / "backups");
+
+  auto daemon_env = env();
+  daemon_env["BACKUPINTERVAL"] = "1";
+  daemon_env["CONSUL_SNAPSHOT_KEEP_LAST"] = "2";
+  daemon_env["CONSUL_SNAPSHOT_LOCK_DELAY"] = "1s";  // the second daemon below takes the lock soon
+  Daemon daemon({"backup"}, daemon_env, work_ / "daemon.log");
+  ASSERT_TRUE(daemon.started());
+  auto url = served_url(daemon, 30s);
+  ASSERT_FALSE(url.empty()) << daemon.log();
+  auto held_metric = [&]() -> std::string {
+    auto metrics = curl({url + "/metrics"});
+    if (!metrics.ok())
+      return "";
+    std::istringstream lines(metrics->body);
+    for (std::string line; std::getline(lines, line);) {
+      if (line.starts_with("consul_snapshot_retention_held "))
+        return line.substr(line.find(' ') + 1);
+    }
+    return "missing";
+  };
+  // Two backups of the empty store: keep-last 2 would now remove every good one.
+  ASSERT_TRUE(eventually(60s, [&] {
+    auto made = occurrences(daemon.log(), "Backup written to");
+    return made >= 2 && held_metric() == "1";
+  })) << daemon.log();
+  daemon.signal(SIGTERM);
+  ASSERT_TRUE(daemon.wait(30s).has_value()) << daemon.log();
+  auto files = find_files(work_ / "backups");
+  for (const auto& key : good)
+    EXPECT_TRUE(std::find(files.begin(), files.end(), key) != files.end()) << key << " removed";
+  EXPECT_NE(daemon.log().find("Retention held"), std::string::npos) << daemon.log();
+  EXPECT_EQ(daemon.log().find("Removed old backup"), std::string::npos) << daemon.log();
+
+  daemon_env["CONSUL_SNAPSHOT_CONFIRM_SHRINK"] = "true";
+  Daemon confirmed({"backup"}, daemon_env, work_ / "confirmed.log");
+  ASSERT_TRUE(confirmed.started());
+  EXPECT_TRUE(eventually(60s, [&] { return find_files(work_ / "backups").size() == 2; }))
+      << confirmed.log();
+  confirmed.signal(SIGTERM);
+  ASSERT_TRUE(confirmed.wait(30s).has_value()) << confirmed.log();
+}
 
 // Real backups with distinct times (keys hold the Unix time in seconds, so backups are taken
 // until five distinct seconds have one), then `prune --keep-last 3`.

@@ -98,7 +98,8 @@ TEST(Metrics, EveryValueOfABusyDaemon) {
   EXPECT_EQ(value(metrics, "consul_snapshot_backup_failures_total{cause=\"storage\"}"), 1);
   EXPECT_EQ(value(metrics, "consul_snapshot_consecutive_failures"), 1);
   EXPECT_EQ(value(metrics, "consul_snapshot_last_backup_partial"), 0);
-  EXPECT_EQ(metrics.samples.size(), 17u) << text;
+  EXPECT_EQ(value(metrics, "consul_snapshot_retention_held"), 0);
+  EXPECT_EQ(metrics.samples.size(), 18u) << text;
 }
 
 TEST(Metrics, APartialLastBackup) {
@@ -106,6 +107,15 @@ TEST(Metrics, APartialLastBackup) {
   snapshot.last_success->partial = true;
   Exposition metrics = parse(render_metrics(snapshot, evaluate_health(snapshot, now, 3600s)));
   EXPECT_EQ(value(metrics, "consul_snapshot_last_backup_partial"), 1);
+}
+
+TEST(Metrics, RetentionHeldByTheShrinkGuard) {
+  Snapshot snapshot = busy_snapshot();
+  snapshot.retention_held = "the newest backup reason-marker holds 0 KV entries, ...";
+  auto text = render_metrics(snapshot, evaluate_health(snapshot, now, 3600s));
+  EXPECT_EQ(value(parse(text), "consul_snapshot_retention_held"), 1);
+  // The reason goes to the log, not into a label.
+  EXPECT_EQ(text.find("reason-marker"), std::string::npos) << text;
 }
 
 TEST(Metrics, TimestampsKeepSubSecondPrecision) {
@@ -121,7 +131,7 @@ TEST(Metrics, EveryFamilyHasHelpAndTheRightType) {
   Exposition metrics = parse(render_metrics(snapshot, evaluate_health(snapshot, now, 3600s)));
   const std::set<std::string> counters = {"consul_snapshot_backups_total",
                                           "consul_snapshot_backup_failures_total"};
-  EXPECT_EQ(metrics.types.size(), 14u);
+  EXPECT_EQ(metrics.types.size(), 15u);
   for (const auto& [family, type] : metrics.types) {
     EXPECT_EQ(family.rfind("consul_snapshot_", 0), 0u) << family;
     EXPECT_EQ(type, counters.count(family) ? "counter" : "gauge") << family;

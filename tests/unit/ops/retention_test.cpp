@@ -10,6 +10,7 @@
 
 #include <gtest/gtest.h>
 
+#include "captured_log.hpp"
 #include "ops/naming.hpp"
 
 namespace csnap::ops {
@@ -77,6 +78,7 @@ struct Case {
   RetentionPolicy policy;
   std::vector<std::string> backups;  // any order
   std::vector<std::string> kept;     // newest first
+  std::string now = "";              // "" = kNow
 };
 
 void PrintTo(const Case& c, std::ostream* out) {
@@ -88,7 +90,8 @@ class CalendarRules : public ::testing::TestWithParam<Case> {};
 TEST_P(CalendarRules, KeepExactlyTheExpectedBackups) {
   const Case& c = GetParam();
   auto objects = backups_at(c.backups);
-  auto decisions = c.policy.select(objects, kNow);
+  auto now = c.now.empty() ? sys_seconds{kNow} : sys_seconds{seconds{unix_at(c.now)}};
+  auto decisions = c.policy.select(objects, now);
   ASSERT_EQ(decisions.size(), c.backups.size());
   EXPECT_EQ(kept(decisions), c.kept) << c.policy.describe();
   // Every decision is newest first; every backup is either kept with a reason or removed with
@@ -162,13 +165,18 @@ const Case kCases[] = {
   {"KeepLastMoreThanThereAre", {.keep_last = 10},
    {"2026-11-27 01:00:00", "2026-11-27 02:00:00"},
    {"2026-11-27 02:00:00", "2026-11-27 01:00:00"}},
-  // Younger than 1 day relative to the newest backup: exactly one day older is not kept.
+  // Younger than 1 day, counted from now: exactly one day older is not kept.
   {"KeepWithin", {.keep_within = hours{24}},
    {"2026-11-26 11:59:59", "2026-11-26 12:00:00", "2026-11-26 12:00:01", "2026-11-27 12:00:00"},
-   {"2026-11-27 12:00:00", "2026-11-26 12:00:01"}},
-  {"KeepWithinCountsFromTheNewestNotFromNow", {.keep_within = hours{1}},
+   {"2026-11-27 12:00:00", "2026-11-26 12:00:01"}, "2026-11-27 12:00:00"},
+  // Counted from the newest backup, 00:00 would be kept (30 minutes older than it); from now it
+  // is 70 minutes old. Only the newest stays, as always.
+  {"KeepWithinCountsFromNowNotFromTheNewest", {.keep_within = hours{1}},
    {"2020-01-01 00:00:00", "2020-01-01 00:30:00", "2019-12-31 22:59:59"},
-   {"2020-01-01 00:30:00", "2020-01-01 00:00:00"}},
+   {"2020-01-01 00:30:00"}, "2020-01-01 01:10:00"},
+  {"KeepWithinLongAfterTheLastBackupKeepsTheNewest", {.keep_within = days{7}},
+   {"2026-11-27 12:00:00", "2026-11-26 12:00:00"},
+   {"2026-11-27 12:00:00"}},
   {"Combined", {.keep_last = 2, .keep_daily = 3, .keep_monthly = 2},
    {"2026-10-15 12:00:00", "2026-10-31 23:00:00", "2026-11-01 01:00:00", "2026-11-25 12:00:00",
     "2026-11-26 08:00:00", "2026-11-26 20:00:00", "2026-11-27 06:00:00", "2026-11-27 07:00:00"},
@@ -177,7 +185,7 @@ const Case kCases[] = {
   {"CombinedWithinAndWeekly", {.keep_within = hours{2}, .keep_weekly = 2},
    {"2026-11-27 10:00:00", "2026-11-27 09:00:00", "2026-11-27 08:00:00", "2026-11-23 08:00:00",
     "2026-11-22 08:00:00", "2026-11-15 08:00:00"},
-   {"2026-11-27 10:00:00", "2026-11-27 09:00:00", "2026-11-22 08:00:00"}},
+   {"2026-11-27 10:00:00", "2026-11-27 09:00:00", "2026-11-22 08:00:00"}, "2026-11-27 10:00:00"},
   // Whatever the policy, the newest stays: here it is also the only one in its bucket.
   {"NewestAlwaysKept", {.keep_weekly = 1},
    {"2026-11-27 10:00:00", "2026-11-27 09:00:00"},
@@ -197,7 +205,8 @@ TEST(RetentionPolicy, ReasonsNameTheRuleAndTheBucket) {
                          .keep_weekly = 3,
                          .keep_monthly = 2};
   auto objects = backups_at({"2027-01-04 09:15:00", "2027-01-03 22:00:00", "2026-12-30 10:00:00"});
-  auto reasons = reasons_by_time(policy.select(objects, kNow));
+  auto reasons =
+      reasons_by_time(policy.select(objects, sys_seconds{seconds{unix_at("2027-01-04 09:15:00")}}));
   EXPECT_EQ(reasons["2027-01-04 09:15:00"],
             (std::vector<std::string>{"newest", "last 1", "within 1d12h", "hourly 2027-01-04 09:00",
                                       "daily 2027-01-04", "weekly 2027-W01", "monthly 2027-01"}));
@@ -244,6 +253,62 @@ TEST(RetentionPolicy, KeysThatAreNotBackupsAreLeftAloneAndListedLast) {
             (std::vector<std::string>{"backups/2026/11/27/.partial",
                                       "backups/2026/11/27/host.consul.snapshot.soon.tar.zst",
                                       "backups/README.txt"}));
+}
+
+// Someone who can write to the bucket uploads a backup named for 2099. Counted from it, every
+// real backup would be outside --keep-within and would go, and it would be "the newest" kept.
+TEST(RetentionPolicy, AFutureDatedBackupIsNeitherCountedNorRemoved) {
+  const auto now = sys_seconds{seconds{unix_at("2026-11-27 12:30:00")}};
+  auto objects = backups_at(
+      {"2026-11-27 12:00:00", "2026-11-27 11:00:00", "2026-11-20 11:00:00", "2099-01-01 00:00:00"});
+  auto planted = objects.back().key;
+  RetentionPolicy within{.keep_within = days{7}};
+  auto decisions = within.select(objects, now);
+  EXPECT_EQ(kept(decisions),
+            (std::vector<std::string>{"2026-11-27 12:00:00", "2026-11-27 11:00:00"}));
+  for (const auto& decision : decisions) {
+    if (decision.key == planted) {
+      EXPECT_NE(decision.action, RetentionAction::keep) << "the planted backup counts";
+      EXPECT_NE(decision.action, RetentionAction::remove);
+    }
+  }
+  ASSERT_EQ(decisions.size(), 4u);
+  EXPECT_EQ(decisions.front().reasons.front(), "newest");
+  EXPECT_EQ(decisions[3].key, planted);
+  EXPECT_EQ(decisions[3].action, RetentionAction::future_dated);
+
+  // keep-last counts real backups only.
+  RetentionPolicy last{.keep_last = 1};
+  EXPECT_EQ(kept(last.select(objects, now)), (std::vector<std::string>{"2026-11-27 12:00:00"}));
+}
+
+TEST(RetentionPolicy, AClockALittleAheadStillCounts) {
+  const auto now = sys_seconds{seconds{unix_at("2026-11-27 12:00:00")}};
+  auto objects = backups_at({"2026-11-27 12:05:00", "2026-11-27 12:05:01", "2026-11-27 11:00:00"});
+  auto decisions = RetentionPolicy{.keep_last = 5}.select(objects, now);
+  EXPECT_EQ(kept(decisions),
+            (std::vector<std::string>{"2026-11-27 12:05:00", "2026-11-27 11:00:00"}));
+  EXPECT_EQ(decisions.back().action, RetentionAction::future_dated);
+  EXPECT_EQ(text_at(*decisions.back().time), "2026-11-27 12:05:01");
+}
+
+// A checksum file beside each backup: never a backup, so never counted or removed.
+TEST(RetentionPolicy, NeighboursOfBackupsAreNotBackups) {
+  auto objects = backups_at({"2026-11-27 12:00:00", "2026-11-27 11:00:00", "2026-11-27 10:00:00"});
+  auto count = objects.size();
+  for (std::size_t i = 0; i < count; ++i)
+    objects.push_back({objects[i].key + ".sha256", 64, 0});
+  auto decisions = RetentionPolicy{.keep_last = 2}.select(objects, kNow);
+  ASSERT_EQ(decisions.size(), 6u);
+  std::size_t removed = 0;
+  for (const auto& decision : decisions) {
+    EXPECT_EQ(decision.key.ends_with(".sha256"), decision.action == RetentionAction::not_a_backup)
+        << decision.key;
+    removed += decision.action == RetentionAction::remove ? 1 : 0;
+  }
+  EXPECT_EQ(removed, 1u);
+  EXPECT_EQ(kept(decisions),
+            (std::vector<std::string>{"2026-11-27 12:00:00", "2026-11-27 11:00:00"}));
 }
 
 TEST(RetentionPolicy, OrderIsNewestFirstWithTiesByKey) {
@@ -394,6 +459,161 @@ TEST(Prune, ProtectedKeysStayWhateverThePolicy) {
   EXPECT_TRUE(backend.objects.contains(oldest));
   EXPECT_EQ(report->decisions[4].key, oldest);
   EXPECT_EQ(report->decisions[4].reasons, (std::vector<std::string>{"protected"}));
+}
+
+TEST(ShrinkGuard, SharplyMeansBelowHalfAndAtLeastTheMinimumFewer) {
+  struct Row {
+    std::uint64_t older;
+    std::uint64_t newest;
+    bool holds;
+  };
+  const Row rows[] = {
+      {1000, 0, true},   {1000, 499, true},     {1000, 500, false}, {1000, 900, false},
+      {21, 10, true},    {21, 11, false},       {20, 9, true},      {20, 10, false},
+      {19, 9, true},     {18, 8, true},         {17, 8, false},  // 9 fewer: below the minimum
+      {5, 0, false},     {9, 0, false},         {10, 0, true},      {0, 0, false},
+      {100, 200, false}, {UINT64_MAX, 0, true},
+  };
+  for (const auto& row : rows) {
+    auto hold = find_shrink({{"kv", row.newest}}, {{"kv", row.older}});
+    EXPECT_EQ(hold.has_value(), row.holds) << row.older << " -> " << row.newest;
+    if (hold) {
+      EXPECT_EQ(hold->what, "KV entries");
+      EXPECT_EQ(hold->newest_count, row.newest);
+      EXPECT_EQ(hold->older_count, row.older);
+    }
+  }
+}
+
+TEST(ShrinkGuard, AclObjectsAreSummedAndKindsNotRecordedAreNotCompared) {
+  EntryCounts older{{"kv", 50}, {"acl-policies", 8}, {"acl-tokens", 30}, {"acl-roles", 2}};
+  EntryCounts wiped{{"kv", 50}, {"acl-policies", 1}, {"acl-tokens", 2}};
+  auto hold = find_shrink(wiped, older);
+  ASSERT_TRUE(hold.has_value());
+  EXPECT_EQ(hold->what, "ACL objects");
+  EXPECT_EQ(hold->older_count, 40u);
+  EXPECT_EQ(hold->newest_count, 3u);
+  // Without ACLs in the newest (ACLs disabled, --only kv), or a format without counts: no
+  // comparison.
+  EXPECT_FALSE(find_shrink({{"kv", 50}}, older).has_value());
+  EXPECT_FALSE(find_shrink({}, older).has_value());
+  EXPECT_FALSE(find_shrink(older, {}).has_value());
+  // Untrusted counts that would overflow a sum saturate instead.
+  EXPECT_FALSE(find_shrink({{"acl-a", UINT64_MAX}, {"acl-b", UINT64_MAX}},
+                           {{"acl-a", UINT64_MAX}, {"acl-b", 5}})
+                   .has_value());
+}
+
+// Five good backups of 500 keys, then the cluster is wiped and backed up: keep-last 2 would remove
+// three of the good ones. Held, nothing goes, and the report says why.
+MemoryBackend wiped_after_five(std::map<std::string, EntryCounts>& counts) {
+  auto backend = five_backups();
+  for (const auto& [key, size] : backend.objects) {
+    if (backup_time_from_key(key))
+      counts[key] = {{"kv", 500}, {"acl-tokens", 3}};
+  }
+  auto wiped = backup_key("backups", "host", unix_at("2026-11-27 06:00:00"), ".tar.zst");
+  backend.objects[wiped] = 10;
+  counts[wiped] = {{"kv", 0}, {"acl-tokens", 3}};
+  return backend;
+}
+
+TEST(ShrinkGuard, AWipedClusterHoldsRetention) {
+  std::map<std::string, EntryCounts> counts;
+  auto backend = wiped_after_five(counts);
+  auto before = backend.objects;
+  std::vector<std::string> read;
+  PruneOptions options{.now = kNow};
+  options.read_counts = [&](const std::string& key) -> std::optional<EntryCounts> {
+    read.push_back(key);
+    return counts.at(key);
+  };
+  test_common::CapturedLog log(log::Level::warn);
+  auto report = prune(backend, "backups", {.keep_last = 2}, options);
+  ASSERT_TRUE(report.ok()) << report.error().message();
+  EXPECT_EQ(backend.objects, before) << "retention removed backups after a wipe";
+  ASSERT_TRUE(report->held.has_value());
+  EXPECT_EQ(report->removed, 0u);
+  EXPECT_EQ(report->kept, 6u);
+  EXPECT_EQ(report->held->what, "KV entries");
+  EXPECT_EQ(report->held->newest_count, 0u);
+  EXPECT_EQ(report->held->older_count, 500u);
+  EXPECT_EQ(report->held->newest_key,
+            backup_key("backups", "host", unix_at("2026-11-27 06:00:00"), ".tar.zst"));
+  // The first backup the policy would remove, newest of those first, decides; nothing more read.
+  EXPECT_EQ(report->held->older_key,
+            backup_key("backups", "host", unix_at("2026-11-27 04:00:00"), ".tar.zst"));
+  EXPECT_EQ(read.size(), 2u);
+  auto text = log.text();
+  EXPECT_NE(text.find("Retention held"), std::string::npos) << text;
+  EXPECT_NE(text.find("--confirm-shrink"), std::string::npos) << text;
+  for (const auto& decision : report->decisions) {
+    if (decision.time) {
+      EXPECT_EQ(decision.action, RetentionAction::keep) << decision.key;
+    }
+  }
+
+  // A second empty backup: the newest is still far below what would go, so still held.
+  auto again = backup_key("backups", "host", unix_at("2026-11-27 07:00:00"), ".tar.zst");
+  backend.objects[again] = 10;
+  counts[again] = {{"kv", 0}};
+  auto second = prune(backend, "backups", {.keep_last = 2}, options);
+  ASSERT_TRUE(second.ok());
+  EXPECT_TRUE(second->held.has_value());
+  EXPECT_EQ(backend.objects.size(), before.size() + 1);
+
+  // Confirmed: the policy applies.
+  options.confirm_shrink = true;
+  auto confirmed = prune(backend, "backups", {.keep_last = 2}, options);
+  ASSERT_TRUE(confirmed.ok());
+  EXPECT_FALSE(confirmed->held.has_value());
+  EXPECT_EQ(confirmed->removed, 5u);
+}
+
+TEST(ShrinkGuard, KnownCountsComeFirstAndUnknownCountsHoldNothing) {
+  std::map<std::string, EntryCounts> counts;
+  auto backend = wiped_after_five(counts);
+  // Only the daemon's memory, no reader: the guard still sees the wipe.
+  auto held = prune(backend, "backups", {.keep_last = 2},
+                    {.dry_run = true, .now = kNow, .known_counts = counts});
+  ASSERT_TRUE(held.ok());
+  EXPECT_TRUE(held->held.has_value());
+  // Nothing known (no key to read encrypted backups, old formats): the policy applies.
+  auto unknown = prune(backend, "backups", {.keep_last = 2},
+                       {.dry_run = true,
+                        .now = kNow,
+                        .read_counts = [](const std::string&) -> std::optional<EntryCounts> {
+                          return std::nullopt;
+                        }});
+  ASSERT_TRUE(unknown.ok());
+  EXPECT_FALSE(unknown->held.has_value());
+  EXPECT_EQ(unknown->removed, 4u);
+}
+
+TEST(ShrinkGuard, AGrowingOrSteadyClusterIsNotHeld) {
+  auto backend = five_backups();
+  std::map<std::string, EntryCounts> counts;
+  std::uint64_t kv = 100;
+  for (const auto& [key, size] : backend.objects)
+    counts[key] = {{"kv", kv += 7}};
+  auto report = prune(backend, "backups", {.keep_last = 2}, {.now = kNow, .known_counts = counts});
+  ASSERT_TRUE(report.ok());
+  EXPECT_FALSE(report->held.has_value());
+  EXPECT_EQ(report->removed, 3u);
+}
+
+TEST(Prune, FutureDatedBackupsAreLeftAloneWithAWarning) {
+  auto backend = five_backups();
+  auto planted = backup_key("backups", "x", unix_at("2099-01-01 00:00:00"), ".tar.zst");
+  backend.objects[planted] = 1;
+  test_common::CapturedLog log(log::Level::warn);
+  auto report = prune(backend, "backups", {.keep_within = days{7}},
+                      {.now = sys_seconds{seconds{unix_at("2026-11-27 06:00:00")}}});
+  ASSERT_TRUE(report.ok()) << report.error().message();
+  EXPECT_EQ(report->removed, 0u) << "real backups were removed because of a 2099 one";
+  EXPECT_EQ(report->future_dated, 1u);
+  EXPECT_TRUE(backend.objects.contains(planted));
+  EXPECT_NE(log.text().find(planted), std::string::npos) << log.text();
 }
 
 TEST(Prune, RefusesAnEmptyPolicy) {
