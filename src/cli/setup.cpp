@@ -73,6 +73,8 @@ Result<std::unique_ptr<storage::Backend>> open_storage(const config::Config& con
   settings.aws_secret_access_key = config.secret("aws-secret-access-key");
   settings.aws_session_token = config.secret("aws-session-token");
   settings.aws_profile = config.string("aws-profile");
+  settings.request_timeout =
+      std::chrono::duration_cast<std::chrono::milliseconds>(config.duration("storage-timeout"));
   return storage::open_backend(settings);
 }
 

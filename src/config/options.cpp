@@ -171,6 +171,9 @@ constexpr OptionSpec options[] = {
    "S3 server-side encryption: AES256 or aws:kms", storage_commands},
   {"s3-sse-kms-key-id", "CONSUL_SNAPSHOT_S3_SSE_KMS_KEY_ID", "s3.sse_kms_key_id", string, "",
    "KMS key for aws:kms server-side encryption", storage_commands},
+  {"storage-timeout", "CONSUL_SNAPSHOT_STORAGE_TIMEOUT", "storage.timeout", duration, "5m",
+   "timeout of one request to S3 (an upload part, a download range); a request that moves no "
+   "byte for 30s fails sooner; failed requests are retried 3 times", storage_commands},
   {"aws-access-key-id", "AWS_ACCESS_KEY_ID", "aws.access_key_id", string, "",
    "AWS access key (else AWS_PROFILE and the shared credentials files)", storage_commands},
   {"aws-secret-access-key", "AWS_SECRET_ACCESS_KEY", "aws.secret_access_key", secret, "",

@@ -1,5 +1,6 @@
 #include "consul/client.hpp"
 
+#include <atomic>
 #include <cctype>
 #include <charconv>
 #include <optional>
@@ -110,6 +111,17 @@ class SpoolSink final : public ByteSink {
   FileSink file_;
 };
 
+// Once per process (a command makes several clients): what CONSUL_HTTP_SSL_VERIFY=false costs.
+void warn_unverified_tls() {
+  static std::atomic<bool> warned{false};
+  if (warned.exchange(true))
+    return;
+  log::warn(
+      "CONSUL_HTTP_SSL_VERIFY=false: Consul's TLS certificate is not verified, so anyone on the "
+      "network path can pose as Consul, read the ACL token and the KV store, and feed this tool "
+      "a forged cluster; set CONSUL_CACERT to the CA that signed Consul's certificate instead");
+}
+
 std::uint64_t header_number(const http::Headers& headers, std::string_view name) {
   auto text = headers.get(name);
   if (!text)
@@ -138,6 +150,23 @@ std::uint64_t json_uint(const nlohmann::json& object, const char* name) {
 }
 
 }  // namespace
+
+bool request_is_idempotent(std::string_view method, std::string_view target) {
+  if (!http::is_idempotent_method(method))
+    return false;
+  if (method != "PUT")
+    return true;
+  auto path = target.substr(0, target.find('?'));
+  while (path.size() > 1 && path.ends_with('/'))
+    path.remove_suffix(1);
+  for (std::string_view creates :
+       {"/v1/session/create", "/v1/acl/policy", "/v1/acl/role", "/v1/acl/token",
+        "/v1/acl/auth-method", "/v1/acl/binding-rule", "/v1/acl/bootstrap", "/v1/acl/login"}) {
+    if (path == creates)
+      return false;
+  }
+  return !(path.starts_with("/v1/acl/token/") && path.ends_with("/clone"));
+}
 
 bool key_fits_url(std::string_view key) {
   if (key.starts_with('/'))
@@ -191,6 +220,9 @@ Result<std::unique_ptr<Client>> Client::create(const Settings& settings) {
     }
   }
 
+  if (!settings.ssl_verify)
+    warn_unverified_tls();
+
   http::ClientOptions options;
   options.base_url = address.base_url;
   options.unix_socket_path = address.unix_socket;
@@ -215,11 +247,15 @@ Result<std::unique_ptr<Client>> Client::create(const Settings& settings) {
 Client::Client(Settings settings, std::unique_ptr<http::Client> http)
     : settings_(std::move(settings)), http_(std::move(http)) {}
 
-http::Request Client::request(std::string method, std::string target, std::string body) const {
+http::Request Client::request(std::string method, std::string target, std::string body,
+                              const RequestOptions& options) const {
   http::Request request;
+  request.idempotent = options.idempotent.value_or(request_is_idempotent(method, target));
   request.method = std::move(method);
   request.target = std::move(target);
   request.body = std::move(body);
+  request.timeout = options.timeout;
+  request.max_attempts = options.max_attempts;
   if (!settings_.token.empty())
     request.secret_headers.emplace_back("X-Consul-Token", settings_.token);
   return request;
@@ -236,8 +272,17 @@ Error Client::error_for(const http::Request& request, const http::Response& resp
   return error;
 }
 
+Result<http::Response> Client::send(const http::Request& request, ByteSink* sink,
+                                    const http::StreamOptions& stream) {
+  auto response =
+      sink == nullptr ? http_->send(request) : http_->send_streaming(request, *sink, stream);
+  if (!response.ok())
+    return std::move(response.error().add_context("talking to Consul"));
+  return response;
+}
+
 Result<http::Response> Client::send_ok(const http::Request& request) {
-  CSNAP_ASSIGN_OR_RETURN(auto response, http_->send(request));
+  CSNAP_ASSIGN_OR_RETURN(auto response, send(request));
   if (!response.ok())
     return error_for(request, response);
   return response;
@@ -259,7 +304,7 @@ Result<KvListing> Client::kv_list(std::string_view prefix, const std::filesystem
   CSNAP_ASSIGN_OR_RETURN(auto sink, SpoolSink::create(spool.path()));
   auto req = request("GET", kv_target(prefix) + "?recurse");
   http::StreamOptions stream{.rewind = [&sink] { return sink.rewind(); }};
-  CSNAP_ASSIGN_OR_RETURN(auto response, http_->send_streaming(req, sink, stream));
+  CSNAP_ASSIGN_OR_RETURN(auto response, send(req, &sink, stream));
   CSNAP_TRY(sink.finish());
   KvListing listing;
   listing.index = header_number(response.headers, "X-Consul-Index");
@@ -306,7 +351,7 @@ Result<std::optional<KvEntry>> Client::kv_get(std::string_view key) {
     return std::optional<KvEntry>(std::move(entry));
   }
   auto req = request("GET", kv_target(key));
-  CSNAP_ASSIGN_OR_RETURN(auto response, http_->send(req));
+  CSNAP_ASSIGN_OR_RETURN(auto response, send(req));
   if (response.status == 404)
     return std::optional<KvEntry>();
   if (!response.ok())
@@ -360,7 +405,7 @@ Result<Client::TxnAnswer> Client::send_txn(std::span<const TxnOp> ops) {
   for (const auto& op : ops)
     CSNAP_TRY(check_txn_key(op.key));
   auto req = request("PUT", "/v1/txn", txn_body(ops));
-  CSNAP_ASSIGN_OR_RETURN(auto response, http_->send(req));
+  CSNAP_ASSIGN_OR_RETURN(auto response, send(req));
   TxnAnswer answer;
   if (response.status == 409) {
     auto json = parse_json(response.body);
@@ -441,8 +486,8 @@ Result<nlohmann::json> Client::token_self() {
 }
 
 Result<JsonResponse> Client::request_json(std::string_view method, std::string target,
-                                          std::string body) {
-  auto req = request(std::string(method), std::move(target), std::move(body));
+                                          std::string body, const RequestOptions& options) {
+  auto req = request(std::string(method), std::move(target), std::move(body), options);
   if (!req.body.empty())
     req.headers.emplace_back("Content-Type", "application/json");
   CSNAP_ASSIGN_OR_RETURN(auto response, send_ok(req));

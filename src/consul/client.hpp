@@ -56,6 +56,20 @@ struct KvListing {
   std::uint64_t entries = 0;
 };
 
+// How one request differs from the client's settings.
+struct RequestOptions {
+  std::optional<std::chrono::milliseconds> timeout{};  // per attempt, instead of request_timeout
+  std::optional<int> max_attempts{};                   // instead of Settings::max_attempts
+  // May it be sent again after it may have reached Consul? Unset: `request_is_idempotent`.
+  std::optional<bool> idempotent{};
+};
+
+// False for the requests that Consul applies anew each time they arrive, so that a retry after a
+// lost answer would act twice: POST, and the PUTs that create an object (/v1/session/create,
+// /v1/acl/policy, role, token, auth-method, binding-rule without an ID, token clone, login,
+// bootstrap). A PUT to an existing ID, a KV write, a /v1/txn and DELETE are idempotent.
+bool request_is_idempotent(std::string_view method, std::string_view target);
+
 // A key that a URL path can carry. Consul's router rewrites a leading '/', "//", "." and ".."
 // segments and refuses (400) any character Go's unicode.IsPrint rejects (control characters,
 // U+00A0, U+200D...); only printable ASCII is let through here, all else goes by /v1/txn.
@@ -91,7 +105,7 @@ class Client {
   // Sends `method` `target` with the JSON `body` ("" = none). Any non-2xx answer is an error with
   // Consul's text (401/403 also say how to set a token); a body that is not JSON is `corrupt`.
   Result<JsonResponse> request_json(std::string_view method, std::string target,
-                                    std::string body = {});
+                                    std::string body = {}, const RequestOptions& options = {});
 
   // A TxnBatcher transport that writes through this client.
   TxnTransport txn_transport();
@@ -100,8 +114,12 @@ class Client {
 
  private:
   Client(Settings settings, std::unique_ptr<http::Client> http);
-  http::Request request(std::string method, std::string target, std::string body = {}) const;
+  http::Request request(std::string method, std::string target, std::string body = {},
+                        const RequestOptions& options = {}) const;
   Error error_for(const http::Request& request, const http::Response& response) const;
+  // Sends `request` (a 2xx body to `sink` when given); a failure to get an answer says Consul.
+  Result<http::Response> send(const http::Request& request, ByteSink* sink = nullptr,
+                              const http::StreamOptions& stream = {});
   Result<http::Response> send_ok(const http::Request& request);
   Result<nlohmann::json> get_json(std::string target);
   Result<nlohmann::json> txn_json(std::span<const TxnOp> ops);

@@ -138,6 +138,7 @@ struct Attempt {
   std::uint64_t bytes_to_sink = 0;
   std::optional<Error> sink_error;
   bool retryable = false;  // a failure worth another attempt (connect, timeout, reset)
+  bool unsent = false;     // failed before a connection existed: the server never saw it
 };
 
 // What an attempt needs from its client.
@@ -281,6 +282,13 @@ Result<Response> attempt_once(const Target& target, const Request& request, Atte
   curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
                    static_cast<long>(options.connect_timeout.count()));
   curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
+  if (options.stall_timeout.count() > 0) {
+    auto seconds = std::max<long>(
+        1,
+        static_cast<long>(std::chrono::ceil<std::chrono::seconds>(options.stall_timeout).count()));
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, seconds);
+  }
   curl_easy_setopt(h, CURLOPT_USERAGENT, options.user_agent.c_str());
   if (!options.unix_socket_path.empty()) {
     curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, options.unix_socket_path.c_str());
@@ -360,6 +368,7 @@ Result<Response> attempt_once(const Target& target, const Request& request, Atte
     case CURLE_COULDNT_RESOLVE_PROXY:
     case CURLE_COULDNT_CONNECT:
       attempt.retryable = true;
+      attempt.unsent = true;
       return Error(ErrorKind::unavailable,
                    with_hint(fmt::format("{}: cannot connect to {}: {}", prefix, where, detail),
                              options.hints.unreachable));
@@ -368,6 +377,7 @@ Result<Response> attempt_once(const Target& target, const Request& request, Atte
       curl_off_t connected = 0;
       curl_easy_getinfo(h, CURLINFO_CONNECT_TIME_T, &connected);
       if (connected == 0) {
+        attempt.unsent = true;
         return Error(ErrorKind::unavailable,
                      with_hint(fmt::format("{}: cannot connect to {}: {}", prefix, where, detail),
                                options.hints.unreachable));
@@ -408,6 +418,8 @@ Result<Response> Client::execute(const Request& request, ByteSink* sink,
                                  const StreamOptions& stream) {
   const auto start = options_.now();
   const auto& retry = options_.retry;
+  const int max_attempts = std::max(1, request.max_attempts.value_or(retry.max_attempts));
+  const bool idempotent = request.idempotent.value_or(is_idempotent_method(request.method));
   for (int attempt_number = 1;; ++attempt_number) {
     Attempt attempt;
     attempt.handle = static_cast<CURL*>(handle_);
@@ -420,13 +432,19 @@ Result<Response> Client::execute(const Request& request, ByteSink* sink,
     if (result.ok()) {
       log::debug("http: {} {} -> {} in {} ms (attempt {})", request.method, request.target,
                  result->status, elapsed.count(), attempt_number);
-      retryable = is_retryable_status(result->status);
+      // A 429 says the request was refused unread; any other status may follow its effect.
+      retryable = is_retryable_status(result->status) && (idempotent || result->status == 429);
     } else {
       log::debug("http: {} {} failed in {} ms (attempt {}): {}", request.method, request.target,
                  elapsed.count(), attempt_number, result.error().message());
-      retryable = attempt.retryable;
+      retryable = attempt.retryable && (idempotent || attempt.unsent);
     }
-    if (!retryable || attempt_number >= retry.max_attempts)
+    if (!retryable && !idempotent && attempt_number < max_attempts &&
+        (result.ok() ? is_retryable_status(result->status) : attempt.retryable)) {
+      log::debug("http: not retrying {} {}: it may have been applied and is not idempotent",
+                 request.method, request.target);
+    }
+    if (!retryable || attempt_number >= max_attempts)
       return result;
     if (attempt.bytes_to_sink > 0) {
       if (!stream.rewind)

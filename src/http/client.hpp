@@ -43,6 +43,9 @@ struct ClientOptions {
   TlsOptions tls{};
   std::chrono::milliseconds connect_timeout{10000};
   std::chrono::milliseconds request_timeout{60000};  // per attempt; 0 = none
+  // An attempt that moves less than one byte a second for this long (a stalled connection, a
+  // server that stopped answering) fails as timed out; 0 = no check. Whole seconds.
+  std::chrono::milliseconds stall_timeout{30000};
   std::string user_agent = default_user_agent();
   Secret basic_auth{};  // "user:password", sent as HTTP basic authentication
   RetryPolicy retry{};
@@ -72,6 +75,12 @@ struct Request {
   std::vector<std::pair<std::string, Secret>> secret_headers{};  // never logged or printed
   std::string body{};
   std::optional<std::chrono::milliseconds> timeout{};  // overrides request_timeout; 0 = none
+  // Whether the request may be sent again after it may have reached the server (a 5xx, a reset,
+  // a timeout). Unset: by method (`is_idempotent_method`). A caller that knows better says so: a
+  // PUT that creates a new object each time is not idempotent. Either way a request is retried
+  // when it cannot have reached the server (no connection) and after a 429.
+  std::optional<bool> idempotent{};
+  std::optional<int> max_attempts{};  // overrides retry.max_attempts (at least 1)
 };
 
 struct Response {
@@ -98,8 +107,9 @@ class Client {
   Client& operator=(const Client&) = delete;
   ~Client();
 
-  // Sends `request`, retrying transient failures; any final HTTP status is a Response (use
-  // `status_error` for non-2xx). Errors are failures to get a response at all.
+  // Sends `request`, retrying transient failures (only those that cannot have applied it twice,
+  // see `Request::idempotent`); any final HTTP status is a Response (use `status_error` for
+  // non-2xx). Errors are failures to get a response at all.
   Result<Response> send(const Request& request);
 
   // Like `send`, but a 2xx body goes to `sink` (not finished here); a non-2xx body is captured

@@ -9,6 +9,11 @@ bool is_retryable_status(long status) {
   return status == 429 || status == 500 || status == 502 || status == 503 || status == 504;
 }
 
+bool is_idempotent_method(std::string_view method) {
+  return method == "GET" || method == "HEAD" || method == "PUT" || method == "DELETE" ||
+         method == "OPTIONS";
+}
+
 ErrorKind error_kind_for_status(long status) {
   switch (status) {
     case 400:

@@ -3,6 +3,7 @@
 // in attempts and in total time.
 
 #include <chrono>
+#include <string_view>
 
 #include "util/result.hpp"
 
@@ -17,6 +18,10 @@ struct RetryPolicy {
 
 // True for statuses worth another attempt: 429, 500, 502, 503, 504.
 bool is_retryable_status(long status);
+
+// True for methods that a server applies the same way however often they arrive (RFC 9110
+// 9.2.2): GET, HEAD, PUT, DELETE, OPTIONS. POST and PATCH are not: sent twice, they may act twice.
+bool is_idempotent_method(std::string_view method);
 
 // The kind of error a final non-2xx `status` is.
 ErrorKind error_kind_for_status(long status);

@@ -170,6 +170,7 @@ ProfileOptions ProfileOptions::from_environment(const EnvironmentLookup& environ
       environment("AWS_CONFIG_FILE").value_or(home.empty() ? "" : home + "/.aws/config");
   options.sts_endpoint =
       environment("AWS_ENDPOINT_URL_STS").value_or(value_or_empty(environment("AWS_ENDPOINT_URL")));
+  options.sts_endpoint_origin = sts_endpoint_variable(environment);
   options.region =
       environment("AWS_REGION").value_or(value_or_empty(environment("AWS_DEFAULT_REGION")));
   return options;
@@ -227,6 +228,8 @@ Result<AwsCredentials> ProfileCredentialsProvider::fetch() {
                   [](std::string_view) -> std::optional<std::string> { return std::nullopt; },
                   region)
             : options_.sts_endpoint;
+    if (!options_.sts_endpoint.empty())
+      settings.endpoint_origin = options_.sts_endpoint_origin;
     CSNAP_ASSIGN_OR_RETURN(auto assumed, assume_role_with_web_identity(settings));
     assumed.source = fmt::format("profile {} ({}), {}", options_.profile, where, assumed.source);
     return assumed;

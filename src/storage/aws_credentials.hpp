@@ -78,6 +78,7 @@ struct ProfileOptions {
   // AWS_ENDPOINT_URL) and region (AWS_REGION or AWS_DEFAULT_REGION); empty: the profile's region
   // and STS's endpoint there.
   std::string sts_endpoint{};
+  std::string sts_endpoint_origin{};  // the variable that set `sts_endpoint`
   std::string region{};
   // AWS_PROFILE, AWS_SHARED_CREDENTIALS_FILE, AWS_CONFIG_FILE and the above, with the SDKs'
   // defaults.

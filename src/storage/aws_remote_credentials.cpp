@@ -91,16 +91,19 @@ Result<UrlParts> split_url(std::string_view url, std::string_view what) {
   return parts;
 }
 
-// Plain http is only trusted to hosts that cannot be on the way to anywhere else: loopback and
-// the addresses where ECS and EKS serve credentials.
-bool trusted_plain_http_host(const std::string& host) {
-  if (host == "localhost" || host == "::1" || host == "169.254.170.2" || host == "169.254.170.23" ||
-      host == "fd00:ec2::23") {
+bool is_loopback_host(const std::string& host) {
+  if (host == "localhost" || host == "::1")
     return true;
-  }
   return host.starts_with("127.") && std::all_of(host.begin(), host.end(), [](char c) {
            return c == '.' || std::isdigit(static_cast<unsigned char>(c)) != 0;
          });
+}
+
+// Plain http is only trusted to hosts that cannot be on the way to anywhere else: loopback and
+// the addresses where ECS and EKS serve credentials.
+bool trusted_plain_http_host(const std::string& host) {
+  return is_loopback_host(host) || host == "169.254.170.2" || host == "169.254.170.23" ||
+         host == "fd00:ec2::23";
 }
 
 bool has_line_break(std::string_view text) {
@@ -180,6 +183,14 @@ Result<std::string> read_token_file(const std::string& path, std::string_view va
 }
 
 }  // namespace
+
+std::string sts_endpoint_variable(const EnvironmentLookup& environment) {
+  for (std::string_view name : {"AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL"}) {
+    if (environment(name))
+      return std::string(name);
+  }
+  return {};
+}
 
 std::string sts_endpoint(const EnvironmentLookup& environment, std::string_view region) {
   if (auto endpoint = first_set(environment, {"AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL"}))
@@ -288,13 +299,24 @@ Result<AwsCredentials> assume_role_with_web_identity(const WebIdentitySettings& 
   std::string session_name = settings.session_name.empty()
                                  ? fmt::format("consul-snapshot-{}", std::time(nullptr))
                                  : settings.session_name;
-  CSNAP_ASSIGN_OR_RETURN(auto url, split_url(settings.endpoint, "STS endpoint"));
+  std::string origin =
+      settings.endpoint_origin.empty() ? "the STS endpoint" : settings.endpoint_origin;
+  CSNAP_ASSIGN_OR_RETURN(auto url, split_url(settings.endpoint, origin));
+  if (url.scheme == "http" && !is_loopback_host(url.host)) {
+    return Error(ErrorKind::invalid_argument,
+                 fmt::format("{} is {}, plain http to {}: the web identity token and the "
+                             "credentials STS returns would cross the network unencrypted; use "
+                             "https (plain http only to a loopback address)",
+                             origin, http::redact_url(settings.endpoint), url.host));
+  }
   CSNAP_ASSIGN_OR_RETURN(
       auto client,
       client_for(url.base, options, "check AWS_ENDPOINT_URL_STS or AWS_REGION and the network"));
   http::Request request;
   request.method = "POST";
   request.target = url.target;
+  // AssumeRoleWithWebIdentity hands out new credentials each time and changes nothing.
+  request.idempotent = true;
   request.headers.emplace_back("Content-Type", "application/x-www-form-urlencoded; charset=utf-8");
   request.headers.emplace_back("Accept", "text/xml");
   // The body carries the token; the HTTP client logs the target only.
@@ -344,6 +366,7 @@ Result<AwsCredentials> WebIdentityCredentialsProvider::fetch() {
   settings.role_arn = *role_arn;
   settings.session_name = environment_("AWS_ROLE_SESSION_NAME").value_or("");
   settings.endpoint = sts_endpoint(environment_, region);
+  settings.endpoint_origin = sts_endpoint_variable(environment_);
   return assume_role_with_web_identity(settings, options_);
 }
 

@@ -31,6 +31,8 @@ struct WebIdentitySettings {
   std::string role_arn;
   std::string session_name;  // empty: "consul-snapshot-<unix time>"
   std::string endpoint;      // the STS base URL: "https://sts.eu-west-1.amazonaws.com"
+  // The variable that set `endpoint`, for messages; empty for STS's own https endpoint.
+  std::string endpoint_origin{};
   // Where the settings came from, for messages: "AWS_WEB_IDENTITY_TOKEN_FILE" or
   // "web_identity_token_file of profile 'ci'".
   std::string token_file_origin = "AWS_WEB_IDENTITY_TOKEN_FILE";
@@ -39,9 +41,13 @@ struct WebIdentitySettings {
 // AWS_ENDPOINT_URL_STS, else AWS_ENDPOINT_URL, else https://sts.<region>.amazonaws.com (the global
 // https://sts.amazonaws.com without a region).
 std::string sts_endpoint(const EnvironmentLookup& environment, std::string_view region);
+// The variable `sts_endpoint` takes the endpoint from ("AWS_ENDPOINT_URL_STS"), "" for none.
+std::string sts_endpoint_variable(const EnvironmentLookup& environment);
 
 // Exchanges the token in `settings.token_file` for temporary credentials (an unsigned STS call);
-// STS's error code and message appear in the error, the token never does.
+// STS's error code and message appear in the error, the token never does. The token and the
+// credentials travel over plain http only to a loopback address (a local emulator): another
+// http endpoint is an error naming `settings.endpoint_origin`.
 Result<AwsCredentials> assume_role_with_web_identity(const WebIdentitySettings& settings,
                                                      const RemoteCallOptions& options = {});
 

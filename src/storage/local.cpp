@@ -1,8 +1,10 @@
 #include "storage/local.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <system_error>
+#include <vector>
 
 #include <fmt/format.h>
 #include <sys/stat.h>
@@ -45,14 +47,30 @@ class LocalUpload final : public Upload {
   fs::path target_;
 };
 
-// Creates `directory` and its parents with mode 0700 where missing.
+// Creates `directory` and its missing parents with mode 0700 (backups are nobody else's to list),
+// syncing the directory that holds each new one so that it survives a crash. Directories that
+// exist keep their mode.
 Status make_directories(const fs::path& directory) {
-  std::error_code error;
-  fs::create_directories(directory, error);
-  if (error) {
-    return Error(
-        error == std::errc::permission_denied ? ErrorKind::permission_denied : ErrorKind::io,
-        fmt::format("creating directory {}: {}", directory.string(), error.message()));
+  std::vector<fs::path> missing;
+  for (fs::path path = directory; !path.empty(); path = path.parent_path()) {
+    struct ::stat info {};
+    if (::stat(path.c_str(), &info) == 0) {
+      if (!S_ISDIR(info.st_mode)) {
+        return Error(ErrorKind::io, fmt::format("creating directory {}: {} is not a directory",
+                                                directory.string(), path.string()));
+      }
+      break;
+    }
+    if (errno != ENOENT)
+      return errno_error(fmt::format("creating directory {}", directory.string()));
+    missing.push_back(path);
+    if (path == path.parent_path())
+      break;
+  }
+  for (auto it = missing.rbegin(); it != missing.rend(); ++it) {
+    if (::mkdir(it->c_str(), 0700) != 0 && errno != EEXIST)
+      return errno_error(fmt::format("creating directory {}", it->string()));
+    CSNAP_TRY(sync_parent_directory(*it));
   }
   return {};
 }

@@ -104,6 +104,8 @@ Result<std::unique_ptr<Backend>> open_s3(const StorageSettings& settings,
     s3.addressing =
         *settings.s3_force_path_style ? S3Addressing::path_style : S3Addressing::virtual_hosted;
   }
+  if (settings.request_timeout.count() > 0)
+    s3.request_timeout = settings.request_timeout;
   if (settings.s3_part_size != 0) {
     if (settings.s3_part_size < kS3MinPartSize)
       return bad("the S3 part size must be at least 5 MiB");

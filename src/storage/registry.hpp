@@ -2,6 +2,7 @@
 // Picks and opens the storage backend that the configuration names: a URL (`s3://bucket/prefix`,
 // `file:///path`), else an S3 bucket, else a local directory.
 
+#include <chrono>
 #include <cstddef>
 #include <memory>
 #include <optional>
@@ -30,6 +31,8 @@ struct StorageSettings {
   std::string s3_sse_kms_key_id{};  // CONSUL_SNAPSHOT_S3_SSE_KMS_KEY_ID (with aws:kms)
   std::optional<bool> s3_force_path_style{};  // unset: path-style for custom endpoints only
   std::size_t s3_part_size = 0;               // 0: the default (8 MiB); at least 5 MiB
+  // Per attempt of one request to a network storage; 0: the backend's default (5 minutes).
+  std::chrono::milliseconds request_timeout{0};
   // Static credentials from the configuration, asked before the environment and shared files.
   std::string aws_access_key_id{};
   Secret aws_secret_access_key{};

@@ -1,9 +1,13 @@
 #include "storage/s3.hpp"
 
 #include <algorithm>
+#include <array>
+#include <cctype>
 #include <charconv>
+#include <set>
 
 #include <fmt/format.h>
+#include <openssl/evp.h>
 
 #include "http/url.hpp"
 #include "storage/aws_sigv4.hpp"
@@ -151,7 +155,25 @@ class S3Upload final : public Upload {
     S3Backend::Call call{"POST", full_key_, {{"uploadId", upload_id_}}, {}, {}};
     call.headers.emplace_back("Content-Type", "application/xml");
     call.body = complete_multipart_body(etags_);
+    // Safe to send again: a retry whose first attempt already applied finds the upload gone
+    // (NoSuchUpload), and the object it made is checked below.
+    call.idempotent = true;
     auto response = backend_.send(call);
+    if (response.ok() && response->status == 404) {
+      auto error = parse_s3_error(response->body);
+      if (error && error->code == "NoSuchUpload") {
+        auto confirmed = confirm_completed();
+        if (!confirmed.ok()) {
+          return fail(std::move(confirmed.error().add_context(
+              fmt::format("POST {}: NoSuchUpload", backend_.object_url(full_key_)))));
+        }
+        completed_ = true;
+        upload_id_.clear();
+        log::debug("s3: completing {} had already applied (a retry found the upload gone)",
+                   backend_.object_url(full_key_));
+        return {};
+      }
+    }
     Status status = check(call, response);
     // CompleteMultipartUpload may fail after a 200 status, with an <Error> document as its body.
     if (status.ok()) {
@@ -170,6 +192,34 @@ class S3Upload final : public Upload {
 
  private:
   int next_part() const { return static_cast<int>(etags_.size()) + 1; }
+
+  // After a CompleteMultipartUpload answered NoSuchUpload: succeeds when the object exists and
+  // is this upload (its size, and its ETag where the server computes it the way S3 does).
+  Status confirm_completed() {
+    S3Backend::Call call{"HEAD", full_key_, {}, {}, {}};
+    CSNAP_ASSIGN_OR_RETURN(auto response, backend_.send(call));
+    if (response.status == 404) {
+      return Error(ErrorKind::not_found,
+                   "the upload is gone and there is no object: it was aborted, not completed");
+    }
+    if (!response.ok())
+      return backend_.error_for(call, response);
+    auto size = parse_number<std::uint64_t>(header_or_empty(response, "Content-Length"));
+    if (!size || *size != uploaded_bytes_) {
+      return Error(ErrorKind::conflict,
+                   fmt::format("the upload is gone and the object there has {} bytes, not the {} "
+                               "of this upload",
+                               header_or_empty(response, "Content-Length"), uploaded_bytes_));
+    }
+    std::string etag(header_or_empty(response, "ETag"));
+    if (!s3_etag_matches_parts(etag, etags_)) {
+      return Error(ErrorKind::conflict,
+                   fmt::format("the upload is gone and the object there has ETag {}, which is not "
+                               "that of this upload's {} parts",
+                               etag, etags_.size()));
+    }
+    return {};
+  }
 
   Status usable() const {
     if (failed_) {
@@ -198,15 +248,19 @@ class S3Upload final : public Upload {
                                     backend_.object_url(full_key_), kS3MaxParts)));
     }
     if (upload_id_.empty()) {
+      // Not retried once it may have reached the server: each CreateMultipartUpload starts a new
+      // upload, and one whose answer was lost is found and aborted instead.
       S3Backend::Call call{
           "POST", full_key_, {{"uploads", ""}}, encryption_headers(backend_.options()), {}};
       call.headers.emplace_back("Content-Type", "application/octet-stream");
       auto response = backend_.send(call);
       if (auto status = check(call, response); !status.ok())
-        return fail(std::move(status).error());
+        return fail(abort_lost_uploads(response, std::move(status).error()));
       auto id = parse_initiate_multipart(response->body);
-      if (!id.ok())
-        return fail(std::move(id.error().add_context(backend_.object_url(full_key_))));
+      if (!id.ok()) {
+        return fail(abort_lost_uploads(
+            response, std::move(id.error().add_context(backend_.object_url(full_key_)))));
+      }
       upload_id_ = std::move(id).value();
     }
     S3Backend::Call call{"PUT",
@@ -214,6 +268,7 @@ class S3Upload final : public Upload {
                          {{"partNumber", std::to_string(next_part())}, {"uploadId", upload_id_}},
                          {{"Content-Type", "application/octet-stream"}},
                          {}};
+    const std::size_t buffer_size = buffer_.size();
     call.body = std::move(buffer_);
     auto response = backend_.send(call);
     buffer_ = std::move(call.body);
@@ -227,7 +282,35 @@ class S3Upload final : public Upload {
                                                 backend_.object_url(full_key_), next_part())));
     }
     etags_.emplace_back(etag);
+    uploaded_bytes_ += buffer_size;
     return {};
+  }
+
+  // After a failed CreateMultipartUpload that the server may have applied (no answer, a 5xx, an
+  // answer without an UploadId): aborts the uploads of this key that it may have started, and
+  // returns `error`. Backup keys are unique, so every pending upload of this key is ours.
+  Error abort_lost_uploads(const Result<http::Response>& response, Error error) {
+    bool refused = response.ok() && response->status >= 400 && response->status < 500;
+    if (refused || error.kind() == ErrorKind::unavailable)
+      return error;
+    std::string message = error.message();
+    auto pending = backend_.pending_uploads_of_full_key(full_key_);
+    if (!pending.ok()) {
+      message += fmt::format(" (an upload it may have started could not be looked for: {})",
+                             pending.error().message());
+      return Error(error.kind(), std::move(message));
+    }
+    for (const auto& upload_id : *pending) {
+      S3Backend::Call call{"DELETE", full_key_, {{"uploadId", upload_id}}, {}, {}};
+      auto aborted = backend_.send(call);
+      if (!aborted.ok() || (!aborted->ok() && aborted->status != 404)) {
+        message +=
+            fmt::format(" (the multipart upload {} it started could not be aborted: {})", upload_id,
+                        aborted.ok() ? backend_.error_for(call, *aborted).message()
+                                     : aborted.error().message());
+      }
+    }
+    return Error(error.kind(), std::move(message));
   }
 
   // Aborts the multipart upload so that no parts are left behind, and returns `error`.
@@ -261,6 +344,7 @@ class S3Upload final : public Upload {
   std::string buffer_;
   std::string upload_id_;
   std::vector<std::string> etags_;
+  std::uint64_t uploaded_bytes_ = 0;  // in the parts of `etags_`
   bool completed_ = false;
   bool failed_ = false;
 };
@@ -345,6 +429,46 @@ std::size_t multipart_part_size(std::size_t base, int part_number) {
   for (int i = 0; i < doublings && size < kMaxPartSize; ++i)
     size *= 2;
   return std::min(size, kMaxPartSize);
+}
+
+bool s3_etag_matches_parts(std::string_view etag, const std::vector<std::string>& part_etags) {
+  auto unquote = [](std::string_view text) {
+    text = trim(text);
+    if (text.starts_with("W/"))
+      text.remove_prefix(2);
+    if (text.size() >= 2 && text.front() == '"' && text.back() == '"')
+      text = text.substr(1, text.size() - 2);
+    return text;
+  };
+  auto is_md5_hex = [](std::string_view text) {
+    return text.size() == 32 && std::all_of(text.begin(), text.end(), [](char c) {
+             return std::isxdigit(static_cast<unsigned char>(c)) != 0;
+           });
+  };
+  etag = unquote(etag);
+  auto dash = etag.rfind('-');
+  if (dash == std::string_view::npos)
+    return true;  // not S3's multipart form: nothing to compare beyond the size
+  auto count = parse_number<std::size_t>(etag.substr(dash + 1));
+  if (!count || *count != part_etags.size())
+    return false;
+  auto digest_hex = etag.substr(0, dash);
+  std::string digests;  // the parts' MD5s, binary, in order
+  for (const auto& part : part_etags) {
+    auto hex = unquote(part);
+    if (!is_md5_hex(hex) || !is_md5_hex(digest_hex))
+      return true;  // the server's parts are not plain MD5s (SSE-KMS): the count has to do
+    for (std::size_t i = 0; i < hex.size(); i += 2)
+      digests.push_back(static_cast<char>(std::stoi(std::string(hex.substr(i, 2)), nullptr, 16)));
+  }
+  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
+  unsigned int length = 0;
+  if (EVP_Digest(digests.data(), digests.size(), digest.data(), &length, EVP_md5(), nullptr) != 1)
+    return false;
+  std::string expected;
+  for (unsigned int i = 0; i < length; ++i)
+    expected += fmt::format("{:02x}", digest[i]);
+  return to_lower(digest_hex) == expected;
 }
 
 std::string s3_encode_path(std::string_view key) {
@@ -491,6 +615,7 @@ Result<http::Response> S3Backend::send(Call& call, ByteSink* sink,
   http::Request request;
   request.method = call.method;
   request.target = query.empty() ? path : path + "?" + query;
+  request.idempotent = call.idempotent;
   for (const auto& [name, value] : call.headers) {
     if (to_lower(name).starts_with("x-amz-"))
       input.headers.emplace_back(name, value);
@@ -601,6 +726,7 @@ Result<std::vector<ObjectInfo>> S3Backend::list(std::string_view prefix) {
   std::string root = options_.root.empty() ? std::string() : options_.root + "/";
   std::vector<ObjectInfo> out;
   std::optional<std::string> token;
+  std::set<std::string> seen_tokens;
   do {
     Call call{"GET",
               {},
@@ -622,6 +748,13 @@ Result<std::vector<ObjectInfo>> S3Backend::list(std::string_view prefix) {
         continue;
       out.push_back({object.key.substr(root.size()), object.size, object.modified_unix});
     }
+    if (page->next_continuation_token &&
+        !seen_tokens.insert(*page->next_continuation_token).second) {
+      return Error(ErrorKind::corrupt,
+                   fmt::format("listing {}: the server sent continuation token {:?} twice; "
+                               "stopping rather than listing forever",
+                               describe(), *page->next_continuation_token));
+    }
     token = std::move(page->next_continuation_token);
   } while (token);
   std::sort(out.begin(), out.end(),
@@ -639,12 +772,12 @@ Status S3Backend::remove(std::string_view key) {
   return {};
 }
 
-Result<std::vector<PendingUpload>> S3Backend::pending_uploads(std::string_view prefix) {
-  std::string root = options_.root.empty() ? std::string() : options_.root + "/";
-  std::vector<PendingUpload> out;
+Result<std::vector<S3MultipartUpload>> S3Backend::list_uploads(const std::string& full_prefix) {
+  std::vector<S3MultipartUpload> out;
   std::optional<std::pair<std::string, std::string>> markers;
+  std::set<std::pair<std::string, std::string>> seen_markers;
   do {
-    Call call{"GET", {}, {{"uploads", ""}, {"prefix", root + std::string(prefix)}}, {}, {}};
+    Call call{"GET", {}, {{"uploads", ""}, {"prefix", full_prefix}}, {}, {}};
     if (markers) {
       call.query.emplace_back("key-marker", markers->first);
       call.query.emplace_back("upload-id-marker", markers->second);
@@ -652,13 +785,43 @@ Result<std::vector<PendingUpload>> S3Backend::pending_uploads(std::string_view p
     CSNAP_ASSIGN_OR_RETURN(auto response, send(call));
     if (!response.ok())
       return error_for(call, response);
-    CSNAP_ASSIGN_OR_RETURN(auto page, parse_list_multipart_uploads(response.body));
-    for (auto& upload : page.uploads) {
-      if (upload.key.starts_with(root))
-        out.push_back({upload.key.substr(root.size()), std::move(upload.upload_id)});
+    auto page = parse_list_multipart_uploads(response.body);
+    if (!page.ok()) {
+      return std::move(
+          page.error().add_context(fmt::format("listing the multipart uploads of {}", describe())));
     }
-    markers = std::move(page.next_key_and_upload_id);
+    for (auto& upload : page->uploads)
+      out.push_back(std::move(upload));
+    markers = std::move(page->next_key_and_upload_id);
+    if (markers && !seen_markers.insert(*markers).second) {
+      return Error(ErrorKind::corrupt,
+                   fmt::format("listing the multipart uploads of {}: the server sent the markers "
+                               "{:?}/{:?} twice; stopping rather than listing forever",
+                               describe(), markers->first, markers->second));
+    }
   } while (markers);
+  return out;
+}
+
+Result<std::vector<PendingUpload>> S3Backend::pending_uploads(std::string_view prefix) {
+  std::string root = options_.root.empty() ? std::string() : options_.root + "/";
+  CSNAP_ASSIGN_OR_RETURN(auto uploads, list_uploads(root + std::string(prefix)));
+  std::vector<PendingUpload> out;
+  for (auto& upload : uploads) {
+    if (upload.key.starts_with(root))
+      out.push_back({upload.key.substr(root.size()), std::move(upload.upload_id)});
+  }
+  return out;
+}
+
+Result<std::vector<std::string>> S3Backend::pending_uploads_of_full_key(
+    const std::string& full_key) {
+  CSNAP_ASSIGN_OR_RETURN(auto uploads, list_uploads(full_key));
+  std::vector<std::string> out;
+  for (auto& upload : uploads) {
+    if (upload.key == full_key)
+      out.push_back(std::move(upload.upload_id));
+  }
   return out;
 }
 

@@ -10,6 +10,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -59,6 +60,11 @@ struct S3Options {
 // 1000 parts, so that 10000 parts hold about 1000 * base * 1023 bytes without knowing the size.
 std::size_t multipart_part_size(std::size_t base, int part_number);
 
+// True when `etag` (of an object, from HEAD) can be the ETag of the multipart upload of parts with
+// `part_etags`: S3's form, the MD5 of the parts' binary MD5s and "-<part count>", must match
+// where both are computable; a server that uses another form is only held to the part count.
+bool s3_etag_matches_parts(std::string_view etag, const std::vector<std::string>& part_etags);
+
 // The path of `key` in a request: each byte outside RFC 3986's unreserved set and '/' as %XX.
 std::string s3_encode_path(std::string_view key);
 // A canonical SigV4 query string: names and values fully percent-encoded ("/" as %2F), sorted by
@@ -90,6 +96,8 @@ class S3Backend final : public Backend {
   // Multipart uploads under `prefix` that were started and neither completed nor aborted (a
   // process killed mid-upload leaves one); `abort_upload` discards one.
   Result<std::vector<PendingUpload>> pending_uploads(std::string_view prefix);
+  // The upload IDs of the pending uploads of exactly `full_key` (root included).
+  Result<std::vector<std::string>> pending_uploads_of_full_key(const std::string& full_key);
   Status abort_upload(const PendingUpload& upload);
   // Creates the bucket (in `region`): for tests and first-time setup.
   Status create_bucket();
@@ -106,6 +114,8 @@ class S3Backend final : public Backend {
     std::vector<std::pair<std::string, std::string>> query{};
     std::vector<std::pair<std::string, std::string>> headers{};  // x-amz-* ones are signed
     std::string body{};
+    // Unset: by method (a POST is not sent again once it may have reached the server).
+    std::optional<bool> idempotent{};
   };
   // Sends `call` signed; any HTTP status is a response. With `sink`, a 2xx body streams there.
   // The body is lent to the request and given back, not copied.
@@ -120,6 +130,9 @@ class S3Backend final : public Backend {
   S3Backend(S3Options options, std::unique_ptr<http::Client> client, std::string host,
             bool path_style);
   Status abort_full_key(const std::string& full_key, const std::string& upload_id);
+  // Every pending multipart upload whose key starts with `full_prefix`; an error, not an endless
+  // loop, when the server repeats its markers.
+  Result<std::vector<S3MultipartUpload>> list_uploads(const std::string& full_prefix);
 
   S3Options options_;
   std::unique_ptr<http::Client> client_;

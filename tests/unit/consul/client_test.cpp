@@ -1,12 +1,17 @@
 #include "consul/client.hpp"
 
+#include <atomic>
+#include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <mutex>
 #include <thread>
 
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include "captured_log.hpp"
 #include "util/file.hpp"
 
 namespace csnap::consul {
@@ -187,6 +192,109 @@ TEST(ConsulClient, TxnConflictListsEachError) {
   EXPECT_EQ(status.error().kind(), ErrorKind::conflict);
   EXPECT_NE(status.error().message().find(R"(op 1 (set "b"): failed to lock)"), std::string::npos)
       << status.error().message();
+}
+
+TEST(ConsulRequests, CreatesAreNotIdempotent) {
+  for (auto [method, target] : std::initializer_list<std::pair<const char*, const char*>>{
+           {"POST", "/v1/query"},
+           {"PUT", "/v1/session/create"},
+           {"PUT", "/v1/session/create?dc=dc2"},
+           {"PUT", "/v1/acl/policy"},
+           {"PUT", "/v1/acl/role/"},
+           {"PUT", "/v1/acl/token"},
+           {"PUT", "/v1/acl/auth-method"},
+           {"PUT", "/v1/acl/binding-rule"},
+           {"PUT", "/v1/acl/token/6a1253d2-1785-24fd-91c2-f8e78c745511/clone"},
+           {"PUT", "/v1/acl/bootstrap"}}) {
+    EXPECT_FALSE(request_is_idempotent(method, target)) << method << " " << target;
+  }
+  for (auto [method, target] : std::initializer_list<std::pair<const char*, const char*>>{
+           {"GET", "/v1/query"},
+           {"PUT", "/v1/query/8f246b77-f3e1-ff88-5b48-8ec93abf3e05"},
+           {"PUT", "/v1/acl/policy/f6b4c1a5-0a8e-4d3c-9d5a-1a2b3c4d5e6f"},
+           {"PUT", "/v1/acl/token/6a1253d2-1785-24fd-91c2-f8e78c745511"},
+           {"PUT", "/v1/session/renew/abc"},
+           {"PUT", "/v1/kv/a?acquire=abc"},
+           {"PUT", "/v1/kv/session/create"},
+           {"PUT", "/v1/txn"},
+           {"DELETE", "/v1/query/8f246b77-f3e1-ff88-5b48-8ec93abf3e05"}}) {
+    EXPECT_TRUE(request_is_idempotent(method, target)) << method << " " << target;
+  }
+}
+
+TEST(ConsulClient, SendsACreateOnceButRetriesAnUpdate) {
+  FakeConsul consul;
+  std::mutex mutex;
+  std::map<std::string, int> calls;
+  auto refuse = [&](const httplib::Request& req, httplib::Response& res) {
+    std::lock_guard lock(mutex);
+    ++calls[req.method + " " + req.path];
+    res.status = 500;
+    res.set_content("Must provide a Service name to query", "text/plain");
+  };
+  consul.server().Post("/v1/query", refuse);
+  consul.server().Put("/v1/acl/policy", refuse);
+  consul.server().Put(R"(/v1/acl/policy/(.+))", refuse);
+  consul.wait();
+  auto client = Client::create({.address = consul.address(), .max_attempts = 3});
+  ASSERT_TRUE(client.ok());
+  auto query = (*client)->request_json("POST", "/v1/query", R"({"Name":"q"})");
+  ASSERT_FALSE(query.ok());
+  EXPECT_NE(query.error().message().find("POST /v1/query: 500"), std::string::npos)
+      << query.error().message();
+  EXPECT_FALSE((*client)->request_json("PUT", "/v1/acl/policy", "{}").ok());
+  EXPECT_FALSE((*client)->request_json("PUT", "/v1/acl/policy/p1", "{}").ok());
+  EXPECT_FALSE(
+      (*client)->request_json("PUT", "/v1/acl/policy/p2", "{}", {.idempotent = false}).ok());
+  EXPECT_EQ(calls["POST /v1/query"], 1);
+  EXPECT_EQ(calls["PUT /v1/acl/policy"], 1);
+  EXPECT_EQ(calls["PUT /v1/acl/policy/p1"], 3);
+  EXPECT_EQ(calls["PUT /v1/acl/policy/p2"], 1);
+}
+
+TEST(ConsulClient, APerRequestTimeoutBoundsOneCall) {
+  FakeConsul consul;
+  std::mutex mutex;
+  std::condition_variable released_signal;
+  bool released = false;
+  std::atomic<int> calls{0};
+  consul.server().Put(R"(/v1/session/renew/(.+))",
+                      [&](const httplib::Request&, httplib::Response& res) {
+                        ++calls;
+                        std::unique_lock lock(mutex);
+                        released_signal.wait_for(lock, 30s, [&] { return released; });
+                        res.set_content("[]", "application/json");
+                      });
+  consul.wait();
+  auto client = Client::create({.address = consul.address()});
+  ASSERT_TRUE(client.ok());
+  auto start = std::chrono::steady_clock::now();
+  auto renewed = (*client)->request_json("PUT", "/v1/session/renew/s1", {},
+                                         {.timeout = 300ms, .max_attempts = 1});
+  auto elapsed = std::chrono::steady_clock::now() - start;
+  {
+    std::lock_guard lock(mutex);
+    released = true;
+  }
+  released_signal.notify_all();
+  ASSERT_FALSE(renewed.ok());
+  EXPECT_NE(renewed.error().message().find("timed out"), std::string::npos)
+      << renewed.error().message();
+  EXPECT_EQ(calls, 1);
+  EXPECT_LT(elapsed, 10s);  // not the client's 60 s request timeout
+}
+
+TEST(ConsulClient, WarnsOnceWhenCertificatesAreNotVerified) {
+  test_common::CapturedLog log;
+  ASSERT_TRUE(Client::create({.address = "https://127.0.0.1:8501"}).ok());
+  EXPECT_EQ(log.text().find("CONSUL_HTTP_SSL_VERIFY"), std::string::npos) << log.text();
+  for (int i = 0; i < 3; ++i)
+    ASSERT_TRUE(Client::create({.address = "https://127.0.0.1:8501", .ssl_verify = false}).ok());
+  auto text = log.text();
+  auto first = text.find("CONSUL_HTTP_SSL_VERIFY=false");
+  ASSERT_NE(first, std::string::npos) << text;
+  EXPECT_EQ(text.find("CONSUL_HTTP_SSL_VERIFY=false", first + 1), std::string::npos) << text;
+  EXPECT_NE(text.find("[WARN]"), std::string::npos) << text;
 }
 
 }  // namespace

@@ -2,8 +2,11 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <filesystem>
+#include <map>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -376,6 +379,125 @@ TEST(HttpClient, TalksOverAUnixSocket) {
   EXPECT_EQ(response->body, "\"leader\"");
   EXPECT_TRUE(seen.starts_with("GET /v1/status/leader HTTP/1.1")) << seen;
   std::filesystem::remove(path);
+}
+
+TEST(HttpClient, NeverResendsAPostThatMayHaveApplied) {
+  // A deterministic 500 (Consul refusing a prepared query) must not be sent four times.
+  FakeHttp fake;
+  std::atomic<int> calls{0};
+  fake.server().Post("/v1/query", [&](const httplib::Request&, httplib::Response& res) {
+    ++calls;
+    res.status = 500;
+    res.set_content("Must provide a Service name to query", "text/plain");
+  });
+  Recorded recorded;
+  auto client = make_client(fast_options(fake.start(), recorded));
+  auto response = client->send({.method = "POST", .target = "/v1/query", .body = "{}"});
+  ASSERT_TRUE(response.ok()) << response.error().message();
+  EXPECT_EQ(response->status, 500);
+  EXPECT_EQ(calls, 1);
+  EXPECT_TRUE(recorded.sleeps.empty());
+
+  // A connection reset after the request went out: it may have been applied.
+  auto server = RawServer::tcp([](int n, const std::string&) {
+    return n == 0 ? RawReply{"", true} : RawReply{http_reply(200, "{}")};
+  });
+  auto reset_client =
+      make_client(fast_options("http://127.0.0.1:" + std::to_string(server->port()), recorded));
+  auto reset = reset_client->send({.method = "POST", .target = "/v1/query", .body = "{}"});
+  ASSERT_FALSE(reset.ok());
+  EXPECT_EQ(reset.error().kind(), ErrorKind::transient);
+  EXPECT_EQ(server->connections(), 1);
+}
+
+TEST(HttpClient, RetriesAPostThatCannotHaveReachedTheServerOrWasRefusedUnread) {
+  int port = 0;
+  {
+    auto server = RawServer::tcp([](int, const std::string&) { return RawReply{}; });
+    port = server->port();
+  }
+  Recorded recorded;
+  auto client = make_client(fast_options("http://127.0.0.1:" + std::to_string(port), recorded));
+  auto refused = client->send({.method = "POST", .target = "/x", .body = "{}"});
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().kind(), ErrorKind::unavailable);
+  EXPECT_EQ(recorded.sleeps.size(), 3U);
+
+  FakeHttp fake;
+  std::atomic<int> calls{0};
+  fake.server().Post("/x", [&](const httplib::Request&, httplib::Response& res) {
+    res.status = calls++ == 0 ? 429 : 200;
+  });
+  auto limited_client = make_client(fast_options(fake.start(), recorded));
+  auto limited = limited_client->send({.method = "POST", .target = "/x", .body = "{}"});
+  ASSERT_TRUE(limited.ok());
+  EXPECT_EQ(limited->status, 200);
+  EXPECT_EQ(calls, 2);
+}
+
+TEST(HttpClient, RetriesIdempotentMethodsAndHonoursTheRequestsOverride) {
+  FakeHttp fake;
+  std::map<std::string, int> calls;
+  std::mutex mutex;
+  auto failing = [&](const httplib::Request& req, httplib::Response& res) {
+    std::lock_guard lock(mutex);
+    ++calls[req.method + " " + req.path];
+    res.status = 503;
+  };
+  fake.server().Get("/r", failing);
+  fake.server().Put("/r", failing);
+  fake.server().Delete("/r", failing);
+  fake.server().Post("/r", failing);
+  Recorded recorded;
+  auto client = make_client(fast_options(fake.start(), recorded));
+  for (std::string method : {"GET", "HEAD", "PUT", "DELETE"}) {
+    auto response = client->send({.method = method, .target = "/r"});
+    ASSERT_TRUE(response.ok()) << method << ": " << response.error().message();
+    EXPECT_EQ(response->status, 503);
+  }
+  // A PUT that creates a new object each time (Consul's session create), and a POST the caller
+  // knows to be safe (STS AssumeRoleWithWebIdentity).
+  ASSERT_TRUE(client->send({.method = "PUT", .target = "/r", .idempotent = false}).ok());
+  ASSERT_TRUE(client->send({.method = "POST", .target = "/r", .idempotent = true}).ok());
+  // One attempt only, for a request that must answer quickly or not at all.
+  ASSERT_TRUE(client->send({.method = "DELETE", .target = "/r", .max_attempts = 1}).ok());
+  EXPECT_EQ(calls["GET /r"], 4);
+  EXPECT_EQ(calls["HEAD /r"], 4);  // served by the GET handler
+  EXPECT_EQ(calls["PUT /r"], 4 + 1);
+  EXPECT_EQ(calls["DELETE /r"], 4 + 1);
+  EXPECT_EQ(calls["POST /r"], 4);
+}
+
+TEST(HttpClient, AStalledServerFailsOnTheStallTimeout) {
+  // The server reads the request and then sends nothing, as a connection through a proxy that
+  // stopped forwarding does; without a total timeout only the stall check ends the wait.
+  std::mutex mutex;
+  std::condition_variable released_signal;
+  bool released = false;
+  auto server = RawServer::tcp([&](int, const std::string&) {
+    std::unique_lock lock(mutex);
+    released_signal.wait_for(lock, 60s, [&] { return released; });
+    return RawReply{http_reply(200, "late")};
+  });
+  Recorded recorded;
+  auto options = fast_options("http://127.0.0.1:" + std::to_string(server->port()), recorded);
+  options.request_timeout = 0ms;
+  options.stall_timeout = 1s;
+  options.retry.max_attempts = 1;
+  auto client = make_client(options);
+  auto start = std::chrono::steady_clock::now();
+  auto response = client->send({.target = "/x"});
+  auto elapsed = std::chrono::steady_clock::now() - start;
+  {
+    std::lock_guard lock(mutex);
+    released = true;
+  }
+  released_signal.notify_all();
+  ASSERT_FALSE(response.ok()) << response->status;
+  EXPECT_EQ(response.error().kind(), ErrorKind::transient);
+  EXPECT_NE(response.error().message().find("timed out"), std::string::npos)
+      << response.error().message();
+  EXPECT_LT(elapsed, 30s);  // a hang is the bug; the stall check fires after about a second
 }
 
 TEST(HttpClient, RejectsBadBaseUrls) {

@@ -217,6 +217,64 @@ TEST_F(FakeSts, StsErrorsCarryCodeAndMessageButNeverTheToken) {
   EXPECT_FALSE(contains(log.text(), "very-secret-token"));
 }
 
+TEST_F(FakeSts, PlainHttpGoesOnlyToALoopbackAddress) {
+  auto token_file = dir_.write("token", "eyJ.plain-http-token.sig");
+  for (auto [variable, endpoint] : std::initializer_list<std::pair<const char*, const char*>>{
+           {"AWS_ENDPOINT_URL_STS", "http://sts.internal.example:8080"},
+           {"AWS_ENDPOINT_URL", "http://10.1.2.3:4566/"},
+           {"AWS_ENDPOINT_URL_STS", "http://127.0.0.1.example.com"}}) {
+    WebIdentityCredentialsProvider provider(
+        fake_environment({{"AWS_WEB_IDENTITY_TOKEN_FILE", token_file},
+                          {"AWS_ROLE_ARN", "arn:aws:iam::1:role/r"},
+                          {variable, endpoint}}),
+        "", quick());
+    auto refused = provider.fetch();
+    ASSERT_FALSE(refused.ok()) << endpoint;
+    EXPECT_EQ(refused.error().kind(), ErrorKind::invalid_argument);
+    const auto& message = refused.error().message();
+    EXPECT_TRUE(message.starts_with(variable)) << message;
+    EXPECT_TRUE(contains(message, "plain http")) << message;
+    EXPECT_TRUE(contains(message, "https")) << message;
+    EXPECT_FALSE(contains(message, "plain-http-token")) << message;
+  }
+  EXPECT_EQ(calls(), 0u);
+  // Loopback by name or by address is a local emulator: allowed (nothing listens on 127.0.0.2:
+  // that one gets as far as trying to connect).
+  auto port = endpoint_.substr(endpoint_.rfind(':'));
+  for (const std::string& local : {"http://localhost" + port, "http://127.0.0.2" + port}) {
+    WebIdentityCredentialsProvider provider(
+        fake_environment({{"AWS_WEB_IDENTITY_TOKEN_FILE", token_file},
+                          {"AWS_ROLE_ARN", "arn:aws:iam::1:role/r"},
+                          {"AWS_ENDPOINT_URL_STS", local}}),
+        "", quick());
+    auto credentials = provider.fetch();
+    if (local.starts_with("http://localhost")) {
+      EXPECT_TRUE(credentials.ok()) << local << ": " << credentials.error().message();
+    } else {
+      ASSERT_FALSE(credentials.ok());
+      EXPECT_EQ(credentials.error().kind(), ErrorKind::unavailable)
+          << credentials.error().message();
+    }
+  }
+}
+
+TEST_F(FakeSts, AProfilesPlainHttpEndpointIsRefusedByItsVariable) {
+  auto token_file = dir_.write("token", "eyJ.profile-token.sig");
+  auto config = dir_.write("config", "[profile ci]\nweb_identity_token_file = " + token_file +
+                                         "\nrole_arn = arn:aws:iam::1:role/r\n");
+  auto options = ProfileOptions::from_environment(
+      fake_environment({{"AWS_PROFILE", "ci"},
+                        {"AWS_CONFIG_FILE", config},
+                        {"AWS_SHARED_CREDENTIALS_FILE", dir_.path("none")},
+                        {"AWS_ENDPOINT_URL", "http://sts.internal.example"}}));
+  auto refused = ProfileCredentialsProvider(options).fetch();
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().kind(), ErrorKind::invalid_argument);
+  EXPECT_TRUE(refused.error().message().starts_with("AWS_ENDPOINT_URL is http://sts.internal"))
+      << refused.error().message();
+  EXPECT_EQ(calls(), 0u);
+}
+
 TEST_F(FakeSts, MissingSettingsAreNamed) {
   auto unset = WebIdentityCredentialsProvider(fake_environment({}), "", quick()).fetch();
   ASSERT_FALSE(unset.ok());

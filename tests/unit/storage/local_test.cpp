@@ -1,6 +1,7 @@
 #include "storage/local.hpp"
 
 #include <filesystem>
+#include <fstream>
 #include <random>
 
 #include <gtest/gtest.h>
@@ -43,6 +44,38 @@ TEST_F(LocalBackendTest, PutIsInvisibleUntilFinished) {
   auto source = backend.get((*listed)[0].key);
   ASSERT_TRUE(source.ok());
   EXPECT_EQ(*read_all(**source), "hello");
+}
+
+TEST_F(LocalBackendTest, DirectoriesItCreatesAreOwnerOnly) {
+  ::mode_t old_umask = ::umask(022);  // the usual umask, which leaves new directories 0755
+  fs::create_directories(root_ / "existing");
+  fs::permissions(root_ / "existing", fs::perms(0755));
+  LocalBackend backend(root_ / "existing" / "new-root");
+  auto upload = backend.put("backups/2026/11/27/host.consul.snapshot.1.tar.zst");
+  ::umask(old_umask);
+  ASSERT_TRUE(upload.ok()) << upload.error().message();
+  ASSERT_TRUE((*upload)->write(std::string_view("x")).ok());
+  ASSERT_TRUE((*upload)->finish().ok());
+  auto mode_of = [](const fs::path& path) {
+    struct ::stat info {};
+    EXPECT_EQ(::stat(path.c_str(), &info), 0) << path;
+    return info.st_mode & 07777;
+  };
+  fs::path directory = root_ / "existing" / "new-root";
+  EXPECT_EQ(mode_of(directory), 0700U);
+  for (const char* part : {"backups", "2026", "11", "27"}) {
+    directory /= part;
+    EXPECT_EQ(mode_of(directory), 0700U) << directory;
+  }
+  EXPECT_EQ(mode_of(root_ / "existing"), 0755U);  // not ours to change
+  EXPECT_EQ(mode_of(directory / "host.consul.snapshot.1.tar.zst"), 0600U);
+
+  // A file where a directory should be is an error that names it.
+  std::ofstream(root_ / "existing" / "new-root" / "file") << "x";
+  auto blocked = backend.put("file/inside.tar.zst");
+  ASSERT_FALSE(blocked.ok());
+  EXPECT_NE(blocked.error().message().find("is not a directory"), std::string::npos)
+      << blocked.error().message();
 }
 
 TEST_F(LocalBackendTest, AbandonedUploadLeavesNothing) {

@@ -1,7 +1,9 @@
 #include "storage/s3.hpp"
 
 #include <atomic>
+#include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 
 #include <gtest/gtest.h>
@@ -369,6 +371,184 @@ TEST(S3Backend, DownloadsInRangesOfOneVersion) {
   EXPECT_EQ(requests[0].headers.count("if-match"), 0u);
   EXPECT_EQ(requests[3].headers.at("range"), "bytes=15-18");
   EXPECT_EQ(requests[3].headers.at("if-match"), "\"v1\"");
+}
+
+// A fake S3 multipart upload of "0123456789" in parts of 4 bytes, whose part ETags are the parts'
+// MD5s as S3 makes them; `on_complete` answers each CompleteMultipartUpload (counted from 0) and
+// `on_head` a HEAD of the object.
+struct MultipartScript {
+  std::function<void(int, httplib::Response&)> on_complete;
+  std::function<void(httplib::Response&)> on_head;
+};
+
+FakeS3::Handler multipart_server(MultipartScript script,
+                                 std::shared_ptr<std::atomic<int>> completes) {
+  return [script, completes](const Seen& seen, httplib::Response& res) {
+    static const std::map<std::string, std::string> part_md5 = {
+        {"0123", "eb62f6b9306db575c2d596b1279627a4"},
+        {"4567", "6562c5c1f33db6e05a082a88cddab5ea"},
+        {"89", "7647966b7343c29048673252e490f736"}};
+    if (seen.method == "POST" && seen.query == "uploads=") {
+      res.set_content(
+          "<InitiateMultipartUploadResult><UploadId>U3</UploadId>"
+          "</InitiateMultipartUploadResult>",
+          "application/xml");
+    } else if (seen.method == "POST") {
+      script.on_complete((*completes)++, res);
+    } else if (seen.method == "PUT") {
+      res.set_header("ETag", "\"" + part_md5.at(seen.body) + "\"");
+    } else if (seen.method == "HEAD" || seen.method == "GET") {
+      script.on_head(res);
+    } else if (seen.method == "DELETE") {
+      s3_error(res, 404, "NoSuchUpload");
+    }
+  };
+}
+
+void complete_answer_lost(int n, httplib::Response& res) {
+  // The first attempt applied but its answer did not arrive (a 500 here); the retry finds the
+  // upload gone.
+  if (n == 0)
+    s3_error(res, 500, "InternalError");
+  else
+    s3_error(res, 404, "NoSuchUpload");
+}
+
+TEST(S3Backend, ARetriedCompleteThatHadAppliedIsSuccessOnceTheObjectChecksOut) {
+  auto completes = std::make_shared<std::atomic<int>>(0);
+  FakeS3 fake(multipart_server({complete_answer_lost,
+                                [](httplib::Response& res) {
+                                  res.set_header("ETag", "\"61e3716e3a7767581863b67c4e785584-3\"");
+                                  res.set_content("0123456789", "application/octet-stream");
+                                }},
+                               completes));
+  auto backend = make_backend(options_for(fake.url(), nullptr));
+  auto upload = backend->put("big");
+  ASSERT_TRUE(upload.ok());
+  ASSERT_TRUE((*upload)->write(std::string_view("0123456789")).ok());
+  auto finished = (*upload)->finish();
+  ASSERT_TRUE(finished.ok()) << finished.error().message();
+  EXPECT_EQ(*completes, 2);
+  EXPECT_EQ(fake.count("HEAD", ""), 1);
+  upload->reset();
+  EXPECT_EQ(fake.count("DELETE", "uploadId=U3"), 0);  // a completed upload is not aborted
+}
+
+TEST(S3Backend, ARetriedCompleteFailsWhenTheObjectIsMissingOrNotThisUpload) {
+  struct Case {
+    const char* what;
+    std::function<void(httplib::Response&)> on_head;
+    const char* message;
+  };
+  std::vector<Case> cases = {
+      {"no object", [](httplib::Response& res) { res.status = 404; }, "no object"},
+      {"other size",
+       [](httplib::Response& res) {
+         res.set_header("ETag", "\"61e3716e3a7767581863b67c4e785584-3\"");
+         res.set_content("012345678", "application/octet-stream");
+       },
+       "9 bytes, not the 10"},
+      {"other parts",
+       [](httplib::Response& res) {
+         res.set_header("ETag", "\"00000000000000000000000000000000-3\"");
+         res.set_content("0123456789", "application/octet-stream");
+       },
+       "ETag"},
+  };
+  for (const auto& test_case : cases) {
+    auto completes = std::make_shared<std::atomic<int>>(0);
+    FakeS3 fake(multipart_server({complete_answer_lost, test_case.on_head}, completes));
+    auto backend = make_backend(options_for(fake.url(), nullptr));
+    auto upload = backend->put("big");
+    ASSERT_TRUE((*upload)->write(std::string_view("0123456789")).ok());
+    auto finished = (*upload)->finish();
+    ASSERT_FALSE(finished.ok()) << test_case.what;
+    EXPECT_NE(finished.error().message().find("NoSuchUpload"), std::string::npos)
+        << finished.error().message();
+    EXPECT_NE(finished.error().message().find(test_case.message), std::string::npos)
+        << finished.error().message();
+  }
+}
+
+TEST(S3Multipart, EtagOfPartsFollowsS3sFormWhereItCan) {
+  std::vector<std::string> parts = {"\"eb62f6b9306db575c2d596b1279627a4\"",
+                                    "\"6562c5c1f33db6e05a082a88cddab5ea\"",
+                                    "\"7647966b7343c29048673252e490f736\""};
+  EXPECT_TRUE(s3_etag_matches_parts("\"61e3716e3a7767581863b67c4e785584-3\"", parts));
+  EXPECT_TRUE(s3_etag_matches_parts("61E3716E3A7767581863B67C4E785584-3", parts));
+  EXPECT_FALSE(s3_etag_matches_parts("\"61e3716e3a7767581863b67c4e785585-3\"", parts));
+  EXPECT_FALSE(s3_etag_matches_parts("\"61e3716e3a7767581863b67c4e785584-2\"", parts));
+  EXPECT_FALSE(s3_etag_matches_parts("\"61e3716e3a7767581863b67c4e785584-x\"", parts));
+  // Parts whose ETags are not MD5s (SSE-KMS): only the count is held to.
+  EXPECT_TRUE(s3_etag_matches_parts("\"abc-2\"", {"\"p\"", "\"q\""}));
+  EXPECT_FALSE(s3_etag_matches_parts("\"abc-3\"", {"\"p\"", "\"q\""}));
+  EXPECT_TRUE(s3_etag_matches_parts("\"plainmd5\"", parts));  // not the multipart form
+}
+
+TEST(S3Backend, ALostCreateMultipartUploadIsNotResentButFoundAndAborted) {
+  FakeS3 fake([](const Seen& seen, httplib::Response& res) {
+    if (seen.method == "POST" && seen.query == "uploads=") {
+      s3_error(res, 500, "InternalError");  // created U-lost, then failed to say so
+    } else if (seen.method == "GET" && seen.query.find("uploads") != std::string::npos) {
+      res.set_content(
+          "<ListMultipartUploadsResult><IsTruncated>false</IsTruncated>"
+          "<Upload><Key>root/big</Key><UploadId>U-lost</UploadId></Upload>"
+          "<Upload><Key>root/big-other</Key><UploadId>U-other</UploadId></Upload>"
+          "</ListMultipartUploadsResult>",
+          "application/xml");
+    } else if (seen.method == "DELETE") {
+      res.status = 204;
+    }
+  });
+  auto backend = make_backend(options_for(fake.url(), nullptr));
+  auto upload = backend->put("big");
+  ASSERT_TRUE(upload.ok());
+  auto written = (*upload)->write(std::string_view("0123456789"));
+  ASSERT_FALSE(written.ok());
+  EXPECT_NE(written.error().message().find("InternalError"), std::string::npos);
+  EXPECT_EQ(fake.count("POST", "uploads="), 1);
+  EXPECT_EQ(fake.count("DELETE", "uploadId=U-lost"), 1);
+  EXPECT_EQ(fake.count("DELETE", "uploadId=U-other"), 0);
+  auto requests = fake.requests();
+  ASSERT_GE(requests.size(), 2u);
+  EXPECT_NE(requests[1].query.find("prefix=root%2Fbig"), std::string::npos) << requests[1].query;
+}
+
+TEST(S3Backend, ListingStopsWhenTheServerRepeatsItsContinuation) {
+  std::atomic<int> pages{0};
+  FakeS3 fake([&](const Seen& seen, httplib::Response& res) {
+    bool uploads = seen.query.find("uploads") != std::string::npos;
+    // A broken server: the same token for ever (stopping after 50 pages so a loop ends).
+    bool truncated = ++pages < 50;
+    std::string flag = truncated ? "true" : "false";
+    if (uploads) {
+      res.set_content("<ListMultipartUploadsResult><IsTruncated>" + flag +
+                          "</IsTruncated><NextKeyMarker>root/k</NextKeyMarker>"
+                          "<NextUploadIdMarker>u</NextUploadIdMarker><Upload><Key>root/k</Key>"
+                          "<UploadId>u</UploadId></Upload></ListMultipartUploadsResult>",
+                      "application/xml");
+    } else {
+      res.set_content("<ListBucketResult><IsTruncated>" + flag +
+                          "</IsTruncated><NextContinuationToken>same</NextContinuationToken>"
+                          "<Contents><Key>root/a</Key><Size>1</Size></Contents>"
+                          "</ListBucketResult>",
+                      "application/xml");
+    }
+  });
+  auto backend = make_backend(options_for(fake.url(), nullptr));
+  auto listed = backend->list("");
+  ASSERT_FALSE(listed.ok()) << listed->size() << " objects";
+  EXPECT_EQ(listed.error().kind(), ErrorKind::corrupt);
+  EXPECT_NE(listed.error().message().find("\"same\" twice"), std::string::npos)
+      << listed.error().message();
+  EXPECT_EQ(pages, 2);
+
+  pages = 0;
+  auto pending = backend->pending_uploads("");
+  ASSERT_FALSE(pending.ok()) << pending->size() << " uploads";
+  EXPECT_NE(pending.error().message().find("twice"), std::string::npos)
+      << pending.error().message();
+  EXPECT_EQ(pages, 2);
 }
 
 }  // namespace
