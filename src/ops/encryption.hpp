@@ -20,6 +20,8 @@ struct EncryptionSettings {
   std::vector<codec::age::X25519Recipient> recipients;  // --encrypt-to, --encrypt-to-file
   std::vector<codec::age::X25519Identity> identities;   // --identity-file
   int scrypt_work_factor = codec::age::kDefaultScryptWorkFactor;
+  // A backup whose scrypt stanza asks for more is refused before any work (--max-work-factor).
+  int max_scrypt_work_factor = codec::age::kDefaultMaxScryptWorkFactor;
 
   bool encrypts() const { return passphrase.has_value() || !recipients.empty(); }
 };
