@@ -1,55 +1,129 @@
 #include "archive/backup_reader.hpp"
 
 #include <algorithm>
-#include <charconv>
+#include <functional>
 #include <memory>
-#include <regex>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "archive/kv_json.hpp"
 #include "archive/tar_io.hpp"
 #include "codec/sha256.hpp"
+#include "util/json_parse.hpp"
 
 namespace csnap::archive {
 
 namespace {
 
 constexpr std::uint64_t kMetaMaxSize = std::uint64_t{16} * 1024 * 1024;
-constexpr std::uint64_t kUnlimited = ~std::uint64_t{0};
 constexpr std::string_view kOriginalFormat = "consul-snapshot (original Go tool)";
 
 Error corrupt(std::string message) {
   return Error(ErrorKind::corrupt, std::move(message));
 }
 
+// A sparse member reads as zeros for its holes: a few bytes of header could stand for terabytes.
 Status check_regular_file(struct archive_entry* entry, std::string_view name) {
   if (archive_entry_filetype(entry) != AE_IFREG || archive_entry_hardlink(entry) != nullptr) {
     return corrupt(fmt::format("{}: not a regular file", name));
   }
+  if (archive_entry_sparse_count(entry) > 0)
+    return corrupt(fmt::format("{}: a sparse tar member (no backup has one)", name));
   return {};
+}
+
+// How big member `name` may be, and what is said when it is bigger.
+struct SizeLimit {
+  std::uint64_t bytes = 0;
+  std::string what;  // "the 1234 bytes meta.json declares"
+};
+
+// The limit for a member whose size nothing declares: kv.json, or another JSON member.
+SizeLimit undeclared_limit(std::string_view member) {
+  if (member == kKvMember) {
+    return {kUndeclaredKvMaxSize,
+            fmt::format("the {} bytes a KV member without a declared size may hold",
+                        kUndeclaredKvMaxSize)};
+  }
+  return {kJsonMemberMaxSize,
+          fmt::format("the {} bytes a JSON member may hold", kJsonMemberMaxSize)};
+}
+
+// Members that must be JSON: checked as such while they are spooled.
+bool is_json_member(std::string_view member) {
+  return member.ends_with(".json");
 }
 
 std::string short_hash(std::string_view hex) {
   return std::string(hex.substr(0, 12)) + "..";
 }
 
-// A member's bytes in a 0600 temporary file, with their size and SHA-256.
+// A member's bytes in an unnamed temporary file, with their size and SHA-256.
 struct Spooled {
-  TempFile file;
+  SpoolFile file;
   std::uint64_t size = 0;
   std::string sha256;
 };
 
-// Copies `source` into a new spool file in `spool_dir`; `copy` writes into the sink it is given.
+// Hands on what it reads from `upstream`, writing a copy of it to `copy` on the way.
+class TeeSource final : public ByteSource {
+ public:
+  TeeSource(ByteSource& upstream, ByteSink& copy) : upstream_(&upstream), copy_(&copy) {}
+  Result<std::size_t> read(std::span<std::byte> buffer) override {
+    CSNAP_ASSIGN_OR_RETURN(std::size_t count, upstream_->read(buffer));
+    CSNAP_TRY(copy_->write(std::span<const std::byte>(buffer).first(count)));
+    return count;
+  }
+
+ private:
+  ByteSource* upstream_;
+  ByteSink* copy_;
+};
+
+// Member `name`'s bytes from `read_more`, failing once more than `limit` has come through.
+class MemberData final : public ByteSource {
+ public:
+  using ReadMore = std::function<Result<std::size_t>(std::span<std::byte>)>;
+  MemberData(std::string_view name, SizeLimit limit, ReadMore read_more)
+      : name_(name), limit_(std::move(limit)), read_more_(std::move(read_more)) {}
+  Result<std::size_t> read(std::span<std::byte> buffer) override {
+    CSNAP_ASSIGN_OR_RETURN(std::size_t count, read_more_(buffer));
+    total_ += count;
+    if (total_ > limit_.bytes)
+      return corrupt(fmt::format("{}: larger than {}", name_, limit_.what));
+    return count;
+  }
+
+ private:
+  std::string name_;
+  SizeLimit limit_;
+  ReadMore read_more_;
+  std::uint64_t total_ = 0;
+};
+
+Status drain(ByteSource& source) {
+  std::vector<std::byte> buffer(std::size_t{64} * 1024);
+  while (true) {
+    CSNAP_ASSIGN_OR_RETURN(std::size_t count, source.read(buffer));
+    if (count == 0)
+      return {};
+  }
+}
+
+// Copies member `name` from `data` into a new spool file in `spool_dir`. A `.json` member is
+// parsed on the way (check_json), so that what is not JSON stops the copy at its first bad byte.
 Result<Spooled> spool(const std::filesystem::path& spool_dir, std::string_view name,
-                      const std::function<Status(ByteSink&)>& copy) {
-  std::string stem = "restore-" + std::string(name);
-  std::replace(stem.begin(), stem.end(), '/', '_');
-  CSNAP_ASSIGN_OR_RETURN(TempFile file, TempFile::create(spool_dir, stem));
-  CSNAP_ASSIGN_OR_RETURN(FileSink file_sink, FileSink::create(file.path(), /*truncate=*/true));
+                      ByteSource& data) {
+  CSNAP_ASSIGN_OR_RETURN(SpoolFile file, SpoolFile::create(spool_dir));
+  CSNAP_ASSIGN_OR_RETURN(FileSink file_sink, file.rewrite());
   codec::HashingSink hashing(file_sink);
-  CSNAP_TRY(copy(hashing));
+  TeeSource tee(data, hashing);
+  if (is_json_member(name)) {
+    CSNAP_TRY(check_json(tee, name, kMaxJsonDepth));
+  }
+  CSNAP_TRY(drain(tee));
+  CSNAP_TRY_CONTEXT(hashing.finish(), fmt::format("spooling {}", name));
   return Spooled{std::move(file), hashing.size(), hashing.sha256_hex()};
 }
 
@@ -94,24 +168,30 @@ class TarStream {
     return std::string(name);
   }
 
-  // Copies the data of the current entry into `sink`, which it finishes; more than `limit`
-  // bytes is damage.
-  Status copy(std::string_view name, ByteSink& sink, std::uint64_t limit) {
-    std::vector<std::byte> buffer(std::size_t{64} * 1024);
-    std::uint64_t total = 0;
-    while (true) {
-      la_ssize_t count = archive_read_data(handle_.get(), buffer.data(), buffer.size());
-      if (count < 0)
-        return error(fmt::format("backup damaged inside {}", name));
-      if (count == 0)
-        break;
-      total += static_cast<std::uint64_t>(count);
-      if (total > limit) {
-        return corrupt(fmt::format("{}: more data than the {} bytes expected", name, limit));
-      }
-      CSNAP_TRY(sink.write(std::span(buffer).first(static_cast<std::size_t>(count))));
+  // The data of the current entry, whose tar header must not claim more than `limit`; more than
+  // `limit` is damage, found as it streams.
+  Result<MemberData> data(struct archive_entry* entry, std::string_view name, SizeLimit limit) {
+    if (archive_entry_size_is_set(entry) != 0 &&
+        static_cast<std::uint64_t>(archive_entry_size(entry)) > limit.bytes) {
+      return corrupt(fmt::format("{}: its tar header says {} bytes, more than {}", name,
+                                 archive_entry_size(entry), limit.what));
     }
-    return sink.finish();
+    return MemberData(
+        name, std::move(limit),
+        [this, name = std::string(name)](std::span<std::byte> buffer) -> Result<std::size_t> {
+          la_ssize_t count = archive_read_data(handle_.get(), buffer.data(), buffer.size());
+          if (count < 0)
+            return error(fmt::format("backup damaged inside {}", name));
+          return static_cast<std::size_t>(count);
+        });
+  }
+
+  // Reads the current entry, a small one, into memory.
+  Result<std::string> read_small(struct archive_entry* entry, std::string_view name,
+                                 std::uint64_t limit) {
+    CSNAP_ASSIGN_OR_RETURN(auto source,
+                           data(entry, name, {limit, fmt::format("the {} bytes allowed", limit)}));
+    return read_all(source);
   }
 
   // The stream must end cleanly: the decompressor checks its framing and checksums to the last
@@ -174,17 +254,55 @@ bool looks_like_json_array(std::span<const std::byte> head) {
   return false;
 }
 
-// Which member of the current format a file of the original tool's archive becomes.
+// Which member of the current format a file of the original tool's archive becomes:
+// consul.<kv|pq|acl>.<digits>.json. (Matched by hand: std::regex recurses per character.)
 std::optional<std::string_view> original_member(std::string_view file_name) {
-  static const std::regex pattern(R"(consul\.(kv|pq|acl)\.\d+\.json)");
-  std::match_results<std::string_view::const_iterator> match;
-  if (!std::regex_match(file_name.begin(), file_name.end(), match, pattern))
+  constexpr std::string_view prefix = "consul.";
+  constexpr std::string_view suffix = ".json";
+  if (!file_name.starts_with(prefix) || !file_name.ends_with(suffix) ||
+      file_name.size() < prefix.size() + suffix.size()) {
     return std::nullopt;
-  if (match[1] == "kv")
+  }
+  auto middle = file_name.substr(prefix.size(), file_name.size() - prefix.size() - suffix.size());
+  auto dot = middle.find('.');
+  if (dot == std::string_view::npos)
+    return std::nullopt;
+  auto kind = middle.substr(0, dot);
+  auto digits = middle.substr(dot + 1);
+  if (digits.empty() ||
+      !std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return std::nullopt;
+  }
+  if (kind == "kv")
     return kKvMember;
-  if (match[1] == "pq")
+  if (kind == "pq")
     return kPreparedQueriesMember;
-  return kLegacyAclMember;
+  if (kind == "acl")
+    return kLegacyAclMember;
+  return std::nullopt;
+}
+
+// Field `name` of the original tool's meta.json: a string, or "" when absent.
+Result<std::string> original_text(const nlohmann::json& meta, const char* name) {
+  auto it = meta.find(name);
+  if (it == meta.end() || it->is_null())
+    return std::string();
+  if (!it->is_string())
+    return corrupt(fmt::format("original backup: meta.json: {} is not a string", name));
+  return it->get<std::string>();
+}
+
+// Field `name` of the original tool's meta.json: Unix seconds (Go's time as a number), or 0.
+Result<std::chrono::sys_seconds> original_time(const nlohmann::json& meta, const char* name) {
+  auto it = meta.find(name);
+  if (it == meta.end() || it->is_null())
+    return std::chrono::sys_seconds{};
+  constexpr std::int64_t kYear10000 = 253402300800;
+  if (!it->is_number_integer() || it->get<std::int64_t>() < 0 ||
+      it->get<std::int64_t>() >= kYear10000) {
+    return corrupt(fmt::format("original backup: meta.json: {} is not a Unix time", name));
+  }
+  return std::chrono::sys_seconds(std::chrono::seconds(it->get<std::int64_t>()));
 }
 
 // The original tool's meta.json: {"KVSha256", "PQSha256", "ACLSha256", "ConsulSnapshotVersion",
@@ -197,7 +315,7 @@ std::string_view original_hash_field(std::string_view member) {
   return "ACLSha256";
 }
 
-using MemberFiles = std::map<std::string, TempFile, std::less<>>;
+using MemberFiles = std::map<std::string, SpoolFile, std::less<>>;
 
 // Reads the rest of an original-tool archive whose first entry is `entry` named `name` into
 // `meta_` and `files_`, and checks the SHA-256s of its own meta.json.
@@ -222,10 +340,10 @@ Status read_original(TarStream& tar, struct archive_entry* entry, std::string na
       }
     } else if (file_name == "meta.json") {
       CSNAP_TRY(check_regular_file(entry, name));
-      StringSink text;
-      CSNAP_TRY(tar.copy(name, text, kMetaMaxSize));
-      auto parsed = nlohmann::json::parse(text.text(), nullptr, false);
-      if (parsed.is_discarded() || !parsed.is_object()) {
+      CSNAP_ASSIGN_OR_RETURN(auto text, tar.read_small(entry, name, kMetaMaxSize));
+      CSNAP_ASSIGN_OR_RETURN(auto parsed,
+                             parse_json_document(text, fmt::format("original backup: {}", name)));
+      if (!parsed.is_object()) {
         return corrupt(fmt::format("original backup: {} is not a JSON object", name));
       }
       original_meta = std::move(parsed);
@@ -234,9 +352,8 @@ Status read_original(TarStream& tar, struct archive_entry* entry, std::string na
       if (files_.contains(*member)) {
         return corrupt(fmt::format("original backup: a second {} ({})", *member, name));
       }
-      CSNAP_ASSIGN_OR_RETURN(auto spooled, spool(spool_dir, *member, [&](ByteSink& sink) {
-                               return tar.copy(name, sink, kUnlimited);
-                             }));
+      CSNAP_ASSIGN_OR_RETURN(auto data, tar.data(entry, name, undeclared_limit(*member)));
+      CSNAP_ASSIGN_OR_RETURN(auto spooled, spool(spool_dir, *member, data));
       meta_.members.push_back({std::string(*member), spooled.size, spooled.sha256});
       files_.emplace(*member, std::move(spooled.file));
     } else {
@@ -269,12 +386,11 @@ Status read_original(TarStream& tar, struct archive_entry* entry, std::string na
   }
   meta_.format = std::string(kOriginalFormat);
   meta_.format_version = 0;
-  meta_.tool_version = original_meta->value("ConsulSnapshotVersion", std::string());
-  meta_.node = original_meta->value("NodeName", std::string());
-  meta_.started_at = std::chrono::sys_seconds(
-      std::chrono::seconds(original_meta->value("StartTime", std::int64_t{0})));
-  meta_.finished_at = std::chrono::sys_seconds(
-      std::chrono::seconds(original_meta->value("EndTime", std::int64_t{0})));
+  CSNAP_ASSIGN_OR_RETURN(meta_.tool_version,
+                         original_text(*original_meta, "ConsulSnapshotVersion"));
+  CSNAP_ASSIGN_OR_RETURN(meta_.node, original_text(*original_meta, "NodeName"));
+  CSNAP_ASSIGN_OR_RETURN(meta_.started_at, original_time(*original_meta, "StartTime"));
+  CSNAP_ASSIGN_OR_RETURN(meta_.finished_at, original_time(*original_meta, "EndTime"));
   return {};
 }
 
@@ -310,16 +426,9 @@ Result<BackupReader> BackupReader::open(ByteSource& source,
     reader.format_ = BackupFormat::kv_json;
     reader.meta_.format = "kv-json";
     reader.meta_.format_version = 0;
-    auto copy_all = [&](ByteSink& sink) -> Status {
-      std::vector<std::byte> buffer(std::size_t{64} * 1024);
-      while (true) {
-        CSNAP_ASSIGN_OR_RETURN(std::size_t count, content.read(buffer));
-        if (count == 0)
-          return sink.finish();
-        CSNAP_TRY(sink.write(std::span(buffer).first(count)));
-      }
-    };
-    CSNAP_ASSIGN_OR_RETURN(auto kv, spool(spool_dir, kKvMember, copy_all));
+    MemberData data(kKvMember, undeclared_limit(kKvMember),
+                    [&content](std::span<std::byte> buffer) { return content.read(buffer); });
+    CSNAP_ASSIGN_OR_RETURN(auto kv, spool(spool_dir, kKvMember, data));
     reader.meta_.members.push_back({std::string(kKvMember), kv.size, kv.sha256});
     reader.files_.emplace(kKvMember, std::move(kv.file));
     return reader;
@@ -345,9 +454,17 @@ Result<BackupReader> BackupReader::open(ByteSource& source,
   }
 
   CSNAP_TRY(check_regular_file(entry, first_name));
-  StringSink meta_text;
-  CSNAP_TRY(tar.copy(kMetaMember, meta_text, kMetaMaxSize));
-  CSNAP_ASSIGN_OR_RETURN(reader.meta_, meta_from_json(meta_text.text()));
+  CSNAP_ASSIGN_OR_RETURN(auto meta_text, tar.read_small(entry, kMetaMember, kMetaMaxSize));
+  CSNAP_ASSIGN_OR_RETURN(reader.meta_, meta_from_json(meta_text));
+  for (const auto& member : reader.meta_.members) {
+    if (is_json_member(member.name) && member.name != kKvMember &&
+        member.size > kJsonMemberMaxSize) {
+      return corrupt(
+          fmt::format("{}: meta.json declares {} bytes, more than the {} bytes a JSON "
+                      "member may hold",
+                      member.name, member.size, kJsonMemberMaxSize));
+    }
+  }
 
   // Every other member, spooled and hashed.
   std::map<std::string, std::pair<std::uint64_t, std::string>, std::less<>> seen;
@@ -366,9 +483,11 @@ Result<BackupReader> BackupReader::open(ByteSource& source,
     if (seen.contains(name))
       return corrupt(fmt::format("{}: member appears twice", name));
     // A member may be larger than meta says only by damage: stop copying soon after.
-    CSNAP_ASSIGN_OR_RETURN(auto spooled, spool(spool_dir, name, [&](ByteSink& sink) {
-                             return tar.copy(name, sink, listed->size);
-                           }));
+    CSNAP_ASSIGN_OR_RETURN(
+        auto data,
+        tar.data(entry, name,
+                 {listed->size, fmt::format("the {} bytes meta.json declares", listed->size)}));
+    CSNAP_ASSIGN_OR_RETURN(auto spooled, spool(spool_dir, name, data));
     seen.emplace(name, std::pair(spooled.size, spooled.sha256));
     reader.files_.emplace(name, std::move(spooled.file));
     previous = name;
@@ -417,9 +536,8 @@ Result<Meta> BackupReader::read_meta(ByteSource& source) {
     meta.format = std::string(to_string(BackupFormat::original_tar));
     return meta;
   }
-  StringSink text;
-  CSNAP_TRY(tar.copy(kMetaMember, text, kMetaMaxSize));
-  return meta_from_json(text.text());
+  CSNAP_ASSIGN_OR_RETURN(auto text, tar.read_small(entry, kMetaMember, kMetaMaxSize));
+  return meta_from_json(text);
 }
 
 Result<FileSource> BackupReader::open_member(std::string_view name) const {
@@ -427,7 +545,7 @@ Result<FileSource> BackupReader::open_member(std::string_view name) const {
   if (it == files_.end()) {
     return Error(ErrorKind::not_found, fmt::format("the backup has no member {}", name));
   }
-  return FileSource::open(it->second.path());
+  return it->second.read();
 }
 
 }  // namespace csnap::archive

@@ -30,10 +30,19 @@ std::string_view to_string(BackupFormat format);
 // The member that holds the original tool's pre-1.4 ACL tokens, which no Consul since 1.11 accepts.
 inline constexpr std::string_view kLegacyAclMember = "legacy-acl.json";
 
+// What reading a backup may cost (docs/format.md, "Limits"). Every member is checked while it is
+// spooled, never after: against the size meta.json declares; a `.json` member as JSON (at most
+// kMaxJsonDepth deep), so that anything else fails at its first bad byte.
+// A `.json` member other than kv.json is read into memory: at most this many bytes.
+inline constexpr std::uint64_t kJsonMemberMaxSize = std::uint64_t{64} * 1024 * 1024;
+// The KV member of formats that declare no sizes (the original tool's, KV JSON files).
+inline constexpr std::uint64_t kUndeclaredKvMaxSize = std::uint64_t{1} * 1024 * 1024 * 1024;
+
 class BackupReader {
  public:
-  // Reads all of `source` (compression detected by content), spooling members into 0600 files
-  // in `spool_dir` that live as long as the reader. Damage is an ErrorKind::corrupt error.
+  // Reads all of `source` (compression detected by content), spooling members into unnamed
+  // files in `spool_dir` (SpoolFile) that live as long as the reader. Damage is an
+  // ErrorKind::corrupt error.
   static Result<BackupReader> open(ByteSource& source, const std::filesystem::path& spool_dir);
 
   // Reads no further than the backup's description: meta.json for this format (nothing is
@@ -59,7 +68,7 @@ class BackupReader {
   Meta meta_;
   codec::Compression compression_ = codec::Compression::none;
   BackupFormat format_ = BackupFormat::current;
-  std::map<std::string, TempFile, std::less<>> files_;
+  std::map<std::string, SpoolFile, std::less<>> files_;
 };
 
 }  // namespace csnap::archive

@@ -11,12 +11,6 @@ namespace csnap::archive {
 
 namespace {
 
-std::string spool_stem(std::string_view name) {
-  std::string stem(name);
-  std::replace(stem.begin(), stem.end(), '/', '_');
-  return "member-" + stem;
-}
-
 Error tar_error(struct archive* handle, const detail::TarSinkContext& context,
                 std::string_view what) {
   if (context.error)
@@ -71,8 +65,8 @@ Result<MemberSink*> BackupWriter::begin_member(std::string_view name) {
       return Error(ErrorKind::invalid_argument, fmt::format("member {} begun twice", name));
     }
   }
-  CSNAP_ASSIGN_OR_RETURN(TempFile file, TempFile::create(options_.temp_dir, spool_stem(name)));
-  CSNAP_ASSIGN_OR_RETURN(FileSink sink, FileSink::create(file.path(), /*truncate=*/true));
+  CSNAP_ASSIGN_OR_RETURN(SpoolFile file, SpoolFile::create(options_.temp_dir));
+  CSNAP_ASSIGN_OR_RETURN(FileSink sink, file.rewrite());
   spooled_.push_back(
       Spooled{std::move(file), std::make_unique<MemberSink>(std::string(name), std::move(sink))});
   return spooled_.back().sink.get();
@@ -118,7 +112,7 @@ Status BackupWriter::write(Meta meta, ByteSink& out, codec::Compression compress
   for (const auto& spooled : spooled_) {
     const MemberSink& member = *spooled.sink;
     CSNAP_TRY(write_header(handle.get(), context, {member.name(), member.size(), meta.started_at}));
-    CSNAP_ASSIGN_OR_RETURN(FileSource file, FileSource::open(spooled.file.path()));
+    CSNAP_ASSIGN_OR_RETURN(FileSource file, spooled.file.read());
     // Hash again on the way out: the spooled file must still hold what was written.
     codec::HashingSource hashing(file);
     std::uint64_t copied = 0;
@@ -133,7 +127,7 @@ Status BackupWriter::write(Meta meta, ByteSink& out, codec::Compression compress
     }
     if (copied != member.size() || hashing.sha256_hex() != member.sha256_hex()) {
       return Error(ErrorKind::io, fmt::format("spooled member {} changed on disk ({})",
-                                              member.name(), spooled.file.path().string()));
+                                              member.name(), spooled.file.description()));
     }
   }
 

@@ -65,7 +65,7 @@ class BackupWriter {
 
  private:
   struct Spooled {
-    TempFile file;
+    SpoolFile file;
     std::unique_ptr<MemberSink> sink;
   };
 

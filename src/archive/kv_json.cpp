@@ -324,16 +324,65 @@ class KvHandler : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, KvHandl
   std::optional<Error> callback_error_;
 };
 
-}  // namespace
+// Counts nesting and nothing else.
+class DepthHandler : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, DepthHandler> {
+ public:
+  explicit DepthHandler(int max_depth) : max_depth_(max_depth) {}
+  bool StartObject() { return enter(); }
+  bool EndObject(rapidjson::SizeType) { return leave(); }
+  bool StartArray() { return enter(); }
+  bool EndArray(rapidjson::SizeType) { return leave(); }
+  bool too_deep() const { return too_deep_; }
 
-Status read_kv_json(ByteSource& source, const std::function<Status(KvRecord&&)>& on_record) {
-  SourceStream stream(source);
-  KvHandler handler(on_record);
+ private:
+  bool enter() {
+    too_deep_ = ++depth_ > max_depth_;
+    return !too_deep_;
+  }
+  bool leave() {
+    --depth_;
+    return true;
+  }
+  int max_depth_;
+  int depth_ = 0;
+  bool too_deep_ = false;
+};
+
+// Runs rapidjson's iterative parser (it never recurses) over `stream` with `handler`.
+template <typename Handler>
+rapidjson::ParseResult parse_stream(SourceStream& stream, Handler& handler) {
   rapidjson::Reader reader;
   constexpr unsigned kFlags = rapidjson::kParseValidateEncodingFlag |
                               rapidjson::kParseNumbersAsStringsFlag |
                               rapidjson::kParseIterativeFlag;
-  rapidjson::ParseResult result = reader.Parse<kFlags>(stream, handler);
+  return reader.Parse<kFlags>(stream, handler);
+}
+
+}  // namespace
+
+Status check_json(ByteSource& source, std::string_view name, int max_depth) {
+  SourceStream stream(source);
+  DepthHandler handler(max_depth);
+  rapidjson::ParseResult result = parse_stream(stream, handler);
+  if (stream.error())
+    return std::move(*stream.error());
+  if (handler.too_deep()) {
+    return Error(ErrorKind::corrupt,
+                 fmt::format("{}: JSON nested more than {} levels deep (at byte {})", name,
+                             max_depth, result.Offset()));
+  }
+  if (result.IsError()) {
+    return Error(ErrorKind::corrupt,
+                 fmt::format("{}: invalid JSON at byte {}: {}", name, result.Offset(),
+                             rapidjson::GetParseError_En(result.Code())));
+  }
+  return {};
+}
+
+Status read_kv_json(ByteSource& source, const std::function<Status(KvRecord&&)>& on_record) {
+  SourceStream stream(source);
+  KvHandler handler(on_record);
+  rapidjson::ParseResult result = parse_stream(stream, handler);
   if (stream.error())
     return std::move(*stream.error());
   if (handler.callback_error())

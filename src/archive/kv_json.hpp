@@ -45,4 +45,10 @@ class KvJsonWriter {
 // the entry index and, once known, its key.
 Status read_kv_json(ByteSource& source, const std::function<Status(KvRecord&&)>& on_record);
 
+// Reads `source`, member `name`, as one JSON document, checking its syntax, its UTF-8 and that it
+// nests at most `max_depth` deep, keeping none of it; stops at the first bad byte with
+// ErrorKind::corrupt ("kv.json: invalid JSON at byte N: ..."). Never recurses. Errors of
+// `source` are returned as they are.
+Status check_json(ByteSource& source, std::string_view name, int max_depth);
+
 }  // namespace csnap::archive

@@ -1,18 +1,29 @@
 #include "cli/app.hpp"
 
 #include <algorithm>
+#include <csignal>
+#include <cstdlib>
+#include <ctime>
+#include <exception>
 #include <functional>
 #include <map>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <pthread.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include "cli/commands.hpp"
 #include "config/options.hpp"
 #include "util/log.hpp"
+#include "util/stop.hpp"
 
 namespace csnap::cli {
 namespace {
@@ -129,6 +140,47 @@ void add_table_options(CLI::App& command, unsigned scope, Registered& registered
   }
 }
 
+// A process that may hold secrets (tokens, passphrases, decrypted backups) writes no core dump,
+// and other processes of the same user cannot read its memory through /proc or ptrace.
+void forbid_core_dumps() {
+  struct rlimit none {};
+  ::setrlimit(RLIMIT_CORE, &none);
+  ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+}
+
+// How long a command may take to stop after SIGINT or SIGTERM before it is ended at once.
+constexpr int kStopGraceSeconds = 10;
+
+// Turns SIGINT and SIGTERM into a stop request (util/stop.hpp) for every command but the daemon,
+// which waits for them itself: the command fails with "stopped by SIGTERM" at its next file read
+// or write, or its next entry, and its cleanups run. A second signal, or no stop within
+// kStopGraceSeconds, ends the process at once (its spools have no name: nothing is left).
+void stop_on_signals() {
+  static sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  // Blocked before any other thread starts, so that only the waiting thread sees them.
+  ::pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  std::thread([] {
+    int signal_number = 0;
+    while (::sigwait(&signals, &signal_number) != 0) {
+    }
+    request_stop(signal_number);
+    log::warn("Received {}: stopping (a second signal ends the process at once)",
+              signal_number == SIGINT ? "SIGINT" : "SIGTERM");
+    struct timespec grace {
+      kStopGraceSeconds, 0
+    };
+    int again = ::sigtimedwait(&signals, nullptr, &grace);
+    if (again > 0)
+      log::error("Received a second signal: exiting now");
+    else
+      log::error("Still running {}s after the signal: exiting now", kStopGraceSeconds);
+    std::_Exit(exit_failed);
+  }).detach();
+}
+
 std::map<std::string, std::string, std::less<>> given_flags(const Registered& registered) {
   std::map<std::string, std::string, std::less<>> flags;
   for (const auto& [name, option] : registered.options) {
@@ -151,7 +203,9 @@ int exit_code_for(const Error& error) {
   }
 }
 
-int run(int argc, char** argv) {
+namespace {
+
+int run_command(int argc, char** argv) {
   CLI::App app{"consul-snapshot: backup and restore for HashiCorp Consul", "consul-snapshot"};
   app.require_subcommand(1);
   app.footer(std::string(exit_codes_help));
@@ -258,6 +312,9 @@ int run(int argc, char** argv) {
   auto chosen = std::find_if(commands.begin(), commands.end(),
                              [](const auto& command) { return command->app->parsed(); });
   Command& command = **chosen;
+  const bool is_daemon = command.app == backup_cmd.app && !backup.once;
+  if (!is_daemon)
+    stop_on_signals();
   config::ResolveInput input;
   input.flags = given_flags(command.options);
   input.scope = command.scope;
@@ -285,6 +342,28 @@ int run(int argc, char** argv) {
     return exit_code_for(code.error());
   }
   return *code;
+}
+
+}  // namespace
+
+int run(int argc, char** argv) {
+  forbid_core_dumps();
+  // A write past a file size limit (ulimit -f) fails with EFBIG instead of killing the process.
+  ::signal(SIGXFSZ, SIG_IGN);
+  // Any exception that escapes a command is a bug: report it and exit through the normal path,
+  // so that the destructors between here and the throw (spools, uploads) run.
+  try {
+    return run_command(argc, argv);
+  } catch (const nlohmann::json::exception& error) {
+    // Its text may quote the JSON it choked on, which may hold a secret: the id only.
+    log::error("internal error: unexpected JSON ({}); please report this with the command line",
+               error.id);
+  } catch (const std::exception& error) {
+    log::error("internal error: {}; please report this with the command line", error.what());
+  } catch (...) {
+    log::error("internal error: an unknown exception; please report this with the command line");
+  }
+  return exit_failed;
 }
 
 }  // namespace csnap::cli

@@ -5,6 +5,7 @@
 #include "cli/version.hpp"
 #include "ops/backup.hpp"
 #include "util/log.hpp"
+#include "util/stop.hpp"
 
 namespace csnap::cli {
 namespace {
@@ -38,6 +39,7 @@ Status backup_once(const config::Config& config, const ops::BackupOptions& optio
   Progress progress("backup");
   auto with_progress = options;
   with_progress.progress = progress.callback();
+  with_progress.stop_reason = [] { return stop_reason(); };
   CSNAP_ASSIGN_OR_RETURN(auto report, ops::run_backup(*consul, *storage, with_progress));
   (void)report;
   log::info("Backup completed successfully");

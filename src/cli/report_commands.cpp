@@ -12,6 +12,7 @@
 #include "cli/time_text.hpp"
 #include "ops/encryption.hpp"
 #include "ops/naming.hpp"
+#include "util/json_string.hpp"
 #include "util/log.hpp"
 
 namespace csnap::cli {
@@ -66,8 +67,8 @@ Result<int> diff_command(const config::Config& config, const ReportCommand& comm
                   : change.kind == ops::KvChangeKind::update ? '~'
                   : change.kind == ops::KvChangeKind::skip   ? '!'
                                                              : '-';
-      fmt::print("{} kv {}{}\n", mark, json(change.key).dump(),
-                 change.reason.empty() ? "" : " (skipped: " + change.reason + ")");
+      fmt::print("{} kv {}{}\n", mark, terminal_text(change.key, {.quote = true}),
+                 change.reason.empty() ? "" : " (skipped: " + terminal_text(change.reason) + ")");
     }
     fmt::print("{}", plan_table(preview));
   }
@@ -105,7 +106,7 @@ Status inspect_command(const config::Config& config, const ReportCommand& comman
                 {"kv_entries", preview.kv_entries},
                 {"kv_value_bytes", preview.kv_bytes},
                 {"meta", meta_json(meta)}};
-    fmt::print("{}\n", out.dump(2));
+    fmt::print("{}\n", out.dump(2, ' ', false, json::error_handler_t::replace));
     return {};
   }
   Table table({"field", "value"});
@@ -200,7 +201,8 @@ Status list_command(const config::Config& config, const ReportCommand& command) 
       }
       out.push_back(std::move(item));
     }
-    fmt::print("{}\n", out.dump(2));
+    // A key that is not UTF-8 (a file name, say) cannot be JSON: U+FFFD stands for its bytes.
+    fmt::print("{}\n", out.dump(2, ' ', false, json::error_handler_t::replace));
     return {};
   }
   Table table({"time", "size", "encrypted", "contents", "key"});

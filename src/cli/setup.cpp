@@ -123,6 +123,13 @@ Result<ops::EncryptionSettings> encryption_settings(const config::Config& config
   }
   settings.scrypt_work_factor = static_cast<int>(factor);
   settings.allow_unencrypted = config.boolean("allow-unencrypted");
+  auto max_factor = config.integer("max-work-factor");
+  if (max_factor < 10 || max_factor > codec::age::kMaxScryptWorkFactor) {
+    return Error(ErrorKind::invalid_argument,
+                 fmt::format("--max-work-factor {}: use 10 to {}", max_factor,
+                             codec::age::kMaxScryptWorkFactor));
+  }
+  settings.max_scrypt_work_factor = static_cast<int>(max_factor);
   return settings;
 }
 

@@ -4,17 +4,25 @@
 
 #include <fmt/format.h>
 
+#include "util/json_string.hpp"
+
 namespace csnap::cli {
 
 std::string Table::render() const {
+  // Cells hold names from backups and storage: nothing in them may move the cursor or recolour.
+  auto rows = rows_;
+  for (auto& row : rows) {
+    for (auto& cell : row)
+      cell = terminal_text(cell);
+  }
   std::vector<std::size_t> widths;
-  for (const auto& row : rows_) {
+  for (const auto& row : rows) {
     widths.resize(std::max(widths.size(), row.size()));
     for (std::size_t i = 0; i < row.size(); ++i)
       widths[i] = std::max(widths[i], row[i].size());
   }
   std::string out;
-  for (const auto& row : rows_) {
+  for (const auto& row : rows) {
     std::string line;
     for (std::size_t i = 0; i < row.size(); ++i) {
       line += i + 1 == row.size() ? row[i] : fmt::format("{:<{}}  ", row[i], widths[i]);

@@ -10,7 +10,8 @@ class Table {
  public:
   explicit Table(std::vector<std::string> header) : rows_{std::move(header)} {}
   void add(std::vector<std::string> row) { rows_.push_back(std::move(row)); }
-  // The table, one line per row, columns separated by two spaces.
+  // The table, one line per row, columns separated by two spaces; every cell through
+  // terminal_text (control characters escaped).
   std::string render() const;
 
  private:

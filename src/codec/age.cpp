@@ -162,7 +162,8 @@ Result<bool> unwrap_scrypt(const Stanza& stanza, const Secret& passphrase, int m
     return malformed("bad scrypt work factor");
   if (*work_factor > max_work_factor) {
     return Error(ErrorKind::invalid_argument,
-                 fmt::format("age: the file asks for scrypt work factor {}, above the limit of {}",
+                 fmt::format("age: the file asks for scrypt work factor {}, above the limit of {} "
+                             "(--max-work-factor; raise it only for a backup you trust)",
                              *work_factor, max_work_factor));
   }
   if (stanza.body.size() != kFileKeySize + kTagSize)

@@ -25,6 +25,9 @@ inline constexpr std::size_t kChunkSize = 64 * 1024;
 // The default and the ceiling for scrypt work factors (log2 of N).
 inline constexpr int kDefaultScryptWorkFactor = 18;
 inline constexpr int kMaxScryptWorkFactor = 22;
+// What a reader accepts unless told otherwise: a file from elsewhere must not cost 4 GiB and
+// seconds (work factor 22) merely to be listed.
+inline constexpr int kDefaultMaxScryptWorkFactor = 20;
 
 // An X25519 public key, `age1...` in bech32.
 struct X25519Recipient {
@@ -92,7 +95,7 @@ struct DecryptOptions {
   std::vector<X25519Identity> identities;
   std::optional<Secret> passphrase;
   // Files asking for more scrypt work than this are refused before any work is done.
-  int max_scrypt_work_factor = kMaxScryptWorkFactor;
+  int max_scrypt_work_factor = kDefaultMaxScryptWorkFactor;
 };
 
 // Decrypts an age file read from `upstream`. Every chunk is authenticated before any of its

@@ -28,7 +28,7 @@ bool looks_like_legacy_v0(std::span<const std::byte> first_bytes) {
          std::memcmp(first_bytes.data(), kLegacyV0Magic.data(), kLegacyV0Magic.size()) == 0;
 }
 
-LegacyV0DecryptSource::LegacyV0DecryptSource(TempFile spool, FileSource ciphertext,
+LegacyV0DecryptSource::LegacyV0DecryptSource(SpoolFile spool, FileSource ciphertext,
                                              crypto::AesGcmDecryptor decryptor,
                                              std::uint64_t ciphertext_size,
                                              std::array<std::uint8_t, 16> tag)
@@ -68,8 +68,8 @@ Result<std::unique_ptr<LegacyV0DecryptSource>> LegacyV0DecryptSource::open(
 
   // Pass one: spool the ciphertext and check the tag, holding back the last 16 bytes (the tag)
   // until the stream ends.
-  CSNAP_ASSIGN_OR_RETURN(TempFile spool, TempFile::create(temp_directory, "v0-ciphertext"));
-  CSNAP_ASSIGN_OR_RETURN(FileSink sink, FileSink::create(spool.path(), true));
+  CSNAP_ASSIGN_OR_RETURN(SpoolFile spool, SpoolFile::create(temp_directory));
+  CSNAP_ASSIGN_OR_RETURN(FileSink sink, spool.rewrite());
   std::vector<std::uint8_t> block(kBlockSize + kLegacyV0TagSize);
   std::vector<std::uint8_t> scratch(kBlockSize + kLegacyV0TagSize);
   std::size_t held = 0;  // bytes at the front of `block` not yet known to be ciphertext
@@ -101,7 +101,7 @@ Result<std::unique_ptr<LegacyV0DecryptSource>> LegacyV0DecryptSource::open(
     return authentication_failed();
 
   // Pass two happens in `read`, from the spooled copy.
-  CSNAP_ASSIGN_OR_RETURN(FileSource ciphertext, FileSource::open(spool.path()));
+  CSNAP_ASSIGN_OR_RETURN(FileSource ciphertext, spool.read());
   return std::unique_ptr<LegacyV0DecryptSource>(new LegacyV0DecryptSource(
       std::move(spool), std::move(ciphertext), std::move(*reader), ciphertext_size, tag));
 }

@@ -41,10 +41,10 @@ class LegacyV0DecryptSource final : public ByteSource {
   Result<std::size_t> read(std::span<std::byte> buffer) override;
 
  private:
-  LegacyV0DecryptSource(TempFile spool, FileSource ciphertext, crypto::AesGcmDecryptor decryptor,
+  LegacyV0DecryptSource(SpoolFile spool, FileSource ciphertext, crypto::AesGcmDecryptor decryptor,
                         std::uint64_t ciphertext_size, std::array<std::uint8_t, 16> tag);
 
-  TempFile spool_;
+  SpoolFile spool_;
   FileSource ciphertext_;
   crypto::AesGcmDecryptor decryptor_;
   std::uint64_t remaining_;

@@ -207,6 +207,10 @@ constexpr OptionSpec options[] = {
    scope_restore | scope_storage},
   {"scrypt-work-factor", "CONSUL_SNAPSHOT_SCRYPT_WORK_FACTOR", "crypto.scrypt_work_factor",
    integer, "18", "log2 of scrypt's cost for passphrase encryption (10 to 22)", scope_backup},
+  {"max-work-factor", "CONSUL_SNAPSHOT_MAX_WORK_FACTOR", "crypto.max_work_factor", integer, "20",
+   "highest scrypt work factor a passphrase-encrypted backup may ask for; a backup asking for "
+   "more is refused before any work (each step doubles the cost: 22 takes 4 GiB of memory and "
+   "seconds, for every backup list and inspect read) (10 to 22)", storage_commands},
 };
 // clang-format on
 

@@ -92,22 +92,21 @@ Result<ParsedAddress> parse_address(const Settings& settings) {
 // Streams a response into a spool file; can start over for a retry.
 class SpoolSink final : public ByteSink {
  public:
-  static Result<SpoolSink> create(std::filesystem::path path) {
-    CSNAP_ASSIGN_OR_RETURN(auto file, FileSink::create(path, true));
-    return SpoolSink(std::move(path), std::move(file));
+  static Result<SpoolSink> create(const SpoolFile& spool) {
+    CSNAP_ASSIGN_OR_RETURN(auto file, spool.rewrite());
+    return SpoolSink(spool, std::move(file));
   }
   using ByteSink::write;
   Status write(std::span<const std::byte> data) override { return file_.write(data); }
   Status finish() override { return file_.finish(); }
   Status rewind() {
-    CSNAP_ASSIGN_OR_RETURN(file_, FileSink::create(path_, true));
+    CSNAP_ASSIGN_OR_RETURN(file_, spool_->rewrite());
     return {};
   }
 
  private:
-  SpoolSink(std::filesystem::path path, FileSink file)
-      : path_(std::move(path)), file_(std::move(file)) {}
-  std::filesystem::path path_;
+  SpoolSink(const SpoolFile& spool, FileSink file) : spool_(&spool), file_(std::move(file)) {}
+  const SpoolFile* spool_;
   FileSink file_;
 };
 
@@ -300,8 +299,8 @@ Result<nlohmann::json> Client::get_json(std::string target) {
 
 Result<KvListing> Client::kv_list(std::string_view prefix, const std::filesystem::path& spool_dir,
                                   const std::function<Status(KvEntry&&)>& on_entry) {
-  CSNAP_ASSIGN_OR_RETURN(auto spool, TempFile::create(spool_dir, "consul-kv"));
-  CSNAP_ASSIGN_OR_RETURN(auto sink, SpoolSink::create(spool.path()));
+  CSNAP_ASSIGN_OR_RETURN(auto spool, SpoolFile::create(spool_dir));
+  CSNAP_ASSIGN_OR_RETURN(auto sink, SpoolSink::create(spool));
   auto req = request("GET", kv_target(prefix) + "?recurse");
   http::StreamOptions stream{.rewind = [&sink] { return sink.rewind(); }};
   CSNAP_ASSIGN_OR_RETURN(auto response, send(req, &sink, stream));
@@ -314,7 +313,7 @@ Result<KvListing> Client::kv_list(std::string_view prefix, const std::filesystem
     return listing;
   if (!response.ok())
     return error_for(req, response);
-  CSNAP_ASSIGN_OR_RETURN(auto source, FileSource::open(spool.path()));
+  CSNAP_ASSIGN_OR_RETURN(auto source, spool.read());
   CSNAP_ASSIGN_OR_RETURN(listing.entries, parse_kv_entries(source, on_entry));
   return listing;
 }

@@ -84,6 +84,7 @@ Result<std::unique_ptr<PlaintextSource>> PlaintextSource::open(
     codec::age::DecryptOptions options;
     options.identities = settings.identities;
     options.passphrase = settings.passphrase;
+    options.max_scrypt_work_factor = settings.max_scrypt_work_factor;
     auto decrypted = codec::age::DecryptSource::open(plaintext->peek_, options);
     if (!decrypted.ok()) {
       if (decrypted.error().kind() == ErrorKind::permission_denied && settings.passphrase) {

@@ -22,6 +22,8 @@ struct EncryptionSettings {
   int scrypt_work_factor = codec::age::kDefaultScryptWorkFactor;
   // --allow-unencrypted: accept a backup that is not encrypted although a key is configured.
   bool allow_unencrypted = false;
+  // A backup whose scrypt stanza asks for more is refused before any work (--max-work-factor).
+  int max_scrypt_work_factor = codec::age::kDefaultMaxScryptWorkFactor;
 
   bool encrypts() const { return passphrase.has_value() || !recipients.empty(); }
   // A key that can decrypt backups is configured (a passphrase or an identity).

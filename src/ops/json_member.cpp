@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "ops/acl_objects.hpp"
+#include "util/json_parse.hpp"
 
 namespace csnap::ops {
 
@@ -29,11 +30,11 @@ Result<nlohmann::json> read_json_member(const archive::BackupReader& reader,
   if (!reader.has_member(name))
     return nlohmann::json::array();
   CSNAP_ASSIGN_OR_RETURN(auto source, reader.open_member(name));
-  auto text = read_all(source);
+  auto text = read_all(source, archive::kJsonMemberMaxSize);
   if (!text.ok())
     return std::move(text.error().add_context(name));
-  auto json = nlohmann::json::parse(*text, nullptr, false);
-  if (json.is_discarded() || !json.is_array())
+  CSNAP_ASSIGN_OR_RETURN(auto json, parse_json_document(*text, name));
+  if (!json.is_array())
     return Error(ErrorKind::corrupt, fmt::format("{}: not a JSON array", name));
   for (const auto& element : json) {
     if (!element.is_object())

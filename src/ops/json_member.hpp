@@ -18,7 +18,8 @@ Status write_json_member(archive::BackupWriter& writer, std::string_view name,
                          nlohmann::json objects, const std::string& sort_field);
 
 // The array in member `name`; an empty array when the backup has no such member. Anything but an
-// array of objects is ErrorKind::corrupt naming the member.
+// array of objects, more than archive::kJsonMemberMaxSize bytes or JSON nested deeper than
+// kMaxJsonDepth is ErrorKind::corrupt naming the member.
 Result<nlohmann::json> read_json_member(const archive::BackupReader& reader, std::string_view name);
 
 }  // namespace csnap::ops

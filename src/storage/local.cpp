@@ -3,11 +3,14 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <random>
 #include <system_error>
+#include <variant>
 #include <vector>
 
 #include <fmt/format.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "util/file.hpp"
 
@@ -21,9 +24,22 @@ bool is_temporary(const fs::path& path) {
   return name.starts_with('.') && name.ends_with(".tmp");
 }
 
+Status rename_into_place(const fs::path& from, const fs::path& target) {
+  std::error_code error;
+  fs::rename(from, target, error);
+  if (error) {
+    return Error(ErrorKind::io, fmt::format("renaming {} to {}: {}", from.string(), target.string(),
+                                            error.message()));
+  }
+  return {};
+}
+
+// The object is written to a file with no name (O_TMPFILE) and linked under its key once it is
+// complete and synced, so that a killed upload leaves nothing behind. Where the file system has
+// no O_TMPFILE, a named temporary file is renamed into place instead.
 class LocalUpload final : public Upload {
  public:
-  LocalUpload(TempFile temp, FileSink sink, fs::path target)
+  LocalUpload(std::variant<SpoolFile, TempFile> temp, FileSink sink, fs::path target)
       : temp_(std::move(temp)), sink_(std::move(sink)), target_(std::move(target)) {}
 
   using ByteSink::write;
@@ -31,18 +47,39 @@ class LocalUpload final : public Upload {
 
   Status finish() override {
     CSNAP_TRY(sink_.finish());
-    std::error_code error;
-    fs::rename(temp_.path(), target_, error);
-    if (error) {
-      return Error(ErrorKind::io, fmt::format("renaming {} to {}: {}", temp_.path().string(),
-                                              target_.string(), error.message()));
+    if (auto* named = std::get_if<TempFile>(&temp_)) {
+      CSNAP_TRY(rename_into_place(named->path(), target_));
+      named->release();
+    } else {
+      CSNAP_TRY(publish(std::get<SpoolFile>(temp_)));
     }
-    temp_.release();
     return sync_parent_directory(target_);
   }
 
  private:
-  TempFile temp_;
+  // Links `unnamed` as the target; over an existing object, through a temporary name.
+  Status publish(const SpoolFile& unnamed) {
+    auto linked = unnamed.link_as(target_);
+    if (linked.ok() || linked.error().kind() != ErrorKind::conflict)
+      return linked;
+    std::random_device device;
+    std::mt19937_64 generator(device());
+    for (int attempt = 0; attempt < 16; ++attempt) {
+      auto named = target_.parent_path() /
+                   fmt::format(".{}.{:016x}.tmp", target_.filename().string(), generator());
+      auto status = unnamed.link_as(named);
+      if (!status.ok() && status.error().kind() == ErrorKind::conflict)
+        continue;
+      CSNAP_TRY(status);
+      auto renamed = rename_into_place(named, target_);
+      if (!renamed.ok())
+        ::unlink(named.c_str());
+      return renamed;
+    }
+    return Error(ErrorKind::io, fmt::format("no free temporary name beside {}", target_.string()));
+  }
+
+  std::variant<SpoolFile, TempFile> temp_;
   FileSink sink_;
   fs::path target_;
 };
@@ -87,6 +124,12 @@ Result<std::unique_ptr<Upload>> LocalBackend::put(std::string_view key) {
   CSNAP_TRY(validate_key(key));
   fs::path target = root_ / fs::path(std::string(key));
   CSNAP_TRY(make_directories(target.parent_path()));
+  auto unnamed = SpoolFile::create(target.parent_path(), {.linkable = true});
+  if (unnamed.ok() && unnamed->linkable()) {
+    CSNAP_ASSIGN_OR_RETURN(auto sink, unnamed->rewrite(/*sync=*/true));
+    return std::unique_ptr<Upload>(
+        std::make_unique<LocalUpload>(std::move(*unnamed), std::move(sink), std::move(target)));
+  }
   CSNAP_ASSIGN_OR_RETURN(auto temp,
                          TempFile::create(target.parent_path(), target.filename().string()));
   CSNAP_ASSIGN_OR_RETURN(auto sink, FileSink::create(temp.path(), /*truncate=*/true));

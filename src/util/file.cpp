@@ -8,6 +8,8 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include "util/stop.hpp"
+
 namespace csnap {
 
 Error errno_error(std::string_view what) {
@@ -28,7 +30,10 @@ Result<FileSource> FileSource::open(const std::filesystem::path& path) {
 }
 
 FileSource::FileSource(FileSource&& other) noexcept
-    : fd_(std::exchange(other.fd_, -1)), path_(std::move(other.path_)) {}
+    : fd_(std::exchange(other.fd_, -1)),
+      path_(std::move(other.path_)),
+      positional_(other.positional_),
+      offset_(other.offset_) {}
 
 FileSource& FileSource::operator=(FileSource&& other) noexcept {
   if (this != &other) {
@@ -36,6 +41,8 @@ FileSource& FileSource::operator=(FileSource&& other) noexcept {
       ::close(fd_);
     fd_ = std::exchange(other.fd_, -1);
     path_ = std::move(other.path_);
+    positional_ = other.positional_;
+    offset_ = other.offset_;
   }
   return *this;
 }
@@ -46,10 +53,15 @@ FileSource::~FileSource() {
 }
 
 Result<std::size_t> FileSource::read(std::span<std::byte> buffer) {
+  CSNAP_TRY(check_stop());
   while (true) {
-    ssize_t count = ::read(fd_, buffer.data(), buffer.size());
-    if (count >= 0)
+    ssize_t count = positional_
+                        ? ::pread(fd_, buffer.data(), buffer.size(), static_cast<off_t>(offset_))
+                        : ::read(fd_, buffer.data(), buffer.size());
+    if (count >= 0) {
+      offset_ += static_cast<std::uint64_t>(count);
       return static_cast<std::size_t>(count);
+    }
     if (errno != EINTR)
       return errno_error(fmt::format("reading {}", path_.string()));
   }
@@ -64,7 +76,10 @@ Result<FileSink> FileSink::create(const std::filesystem::path& path, bool trunca
 }
 
 FileSink::FileSink(FileSink&& other) noexcept
-    : fd_(std::exchange(other.fd_, -1)), path_(std::move(other.path_)), written_(other.written_) {}
+    : fd_(std::exchange(other.fd_, -1)),
+      path_(std::move(other.path_)),
+      sync_(other.sync_),
+      written_(other.written_) {}
 
 FileSink& FileSink::operator=(FileSink&& other) noexcept {
   if (this != &other) {
@@ -72,6 +87,7 @@ FileSink& FileSink::operator=(FileSink&& other) noexcept {
       ::close(fd_);
     fd_ = std::exchange(other.fd_, -1);
     path_ = std::move(other.path_);
+    sync_ = other.sync_;
     written_ = other.written_;
   }
   return *this;
@@ -85,6 +101,7 @@ FileSink::~FileSink() {
 Status FileSink::write(std::span<const std::byte> data) {
   if (fd_ < 0)
     return Error(ErrorKind::internal, "write to a finished file sink");
+  CSNAP_TRY(check_stop());
   while (!data.empty()) {
     ssize_t count = ::write(fd_, data.data(), data.size());
     if (count < 0) {
@@ -101,7 +118,7 @@ Status FileSink::write(std::span<const std::byte> data) {
 Status FileSink::finish() {
   if (fd_ < 0)
     return {};
-  if (::fsync(fd_) != 0)
+  if (sync_ && ::fsync(fd_) != 0)
     return errno_error(fmt::format("syncing {}", path_.string()));
   int fd = std::exchange(fd_, -1);
   if (::close(fd) != 0)
@@ -109,21 +126,114 @@ Status FileSink::finish() {
   return {};
 }
 
-Result<TempFile> TempFile::create(const std::filesystem::path& directory, std::string_view stem) {
+namespace {
+
+// Creates a new file .<stem>.<random>.tmp (mode 0600) in `directory`, open for reading and
+// writing; sets `path` to its name.
+Result<int> create_uniquely_named(const std::filesystem::path& directory, std::string_view stem,
+                                  std::filesystem::path& path) {
   std::random_device device;
   std::mt19937_64 generator(device());
   for (int attempt = 0; attempt < 16; ++attempt) {
-    auto path = directory / fmt::format(".{}.{:016x}.tmp", stem, generator());
-    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd >= 0) {
-      ::close(fd);
-      return TempFile(path);
-    }
-    if (errno != EEXIST) {
+    path = directory / fmt::format(".{}.{:016x}.tmp", stem, generator());
+    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd >= 0)
+      return fd;
+    if (errno != EEXIST)
       return errno_error(fmt::format("creating a temporary file in {}", directory.string()));
-    }
   }
   return Error(ErrorKind::io, fmt::format("no free temporary file name in {}", directory.string()));
+}
+
+}  // namespace
+
+Result<SpoolFile> SpoolFile::create(const std::filesystem::path& directory,
+                                    const SpoolFileOptions& options) {
+  // Without O_EXCL an O_TMPFILE file can be linked into a directory later; with it, never.
+  int flags = O_TMPFILE | O_RDWR | O_CLOEXEC | (options.linkable ? 0 : O_EXCL);
+  int fd = ::open(directory.c_str(), flags, 0600);
+  if (fd >= 0)
+    return SpoolFile(fd, directory, options.linkable);
+  // EOPNOTSUPP: the file system has no O_TMPFILE; EISDIR/EINVAL: the kernel does not know it.
+  if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL) {
+    return errno_error(fmt::format("creating a temporary file in {}", directory.string()));
+  }
+  // A named file, unlinked before anything is written to it.
+  std::filesystem::path path;
+  CSNAP_ASSIGN_OR_RETURN(fd, create_uniquely_named(directory, "spool", path));
+  if (::unlink(path.c_str()) != 0) {
+    auto error = errno_error(fmt::format("removing the name of {}", path.string()));
+    ::close(fd);
+    return error;
+  }
+  return SpoolFile(fd, directory, false);
+}
+
+SpoolFile::SpoolFile(SpoolFile&& other) noexcept
+    : fd_(std::exchange(other.fd_, -1)),
+      directory_(std::move(other.directory_)),
+      linkable_(other.linkable_) {}
+
+SpoolFile& SpoolFile::operator=(SpoolFile&& other) noexcept {
+  if (this != &other) {
+    if (fd_ >= 0)
+      ::close(fd_);
+    fd_ = std::exchange(other.fd_, -1);
+    directory_ = std::move(other.directory_);
+    linkable_ = other.linkable_;
+  }
+  return *this;
+}
+
+SpoolFile::~SpoolFile() {
+  if (fd_ >= 0)
+    ::close(fd_);
+}
+
+std::string SpoolFile::description() const {
+  return fmt::format("an unnamed temporary file in {}", directory_.string());
+}
+
+Result<FileSink> SpoolFile::rewrite(bool sync) const {
+  int fd = ::fcntl(fd_, F_DUPFD_CLOEXEC, 0);
+  if (fd < 0)
+    return errno_error(fmt::format("opening {}", description()));
+  if (::ftruncate(fd, 0) != 0 || ::lseek(fd, 0, SEEK_SET) != 0) {
+    auto error = errno_error(fmt::format("emptying {}", description()));
+    ::close(fd);
+    return error;
+  }
+  return FileSink(fd, description(), sync);
+}
+
+Result<FileSource> SpoolFile::read() const {
+  int fd = ::fcntl(fd_, F_DUPFD_CLOEXEC, 0);
+  if (fd < 0)
+    return errno_error(fmt::format("opening {}", description()));
+  return FileSource(fd, description(), /*positional=*/true);
+}
+
+Status SpoolFile::link_as(const std::filesystem::path& path) const {
+  if (!linkable_)
+    return Error(ErrorKind::internal, fmt::format("{} cannot be given a name", description()));
+  // AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH; the /proc link works for the file's owner.
+  if (::linkat(fd_, "", AT_FDCWD, path.c_str(), AT_EMPTY_PATH) == 0)
+    return {};
+  if (errno != EEXIST) {
+    auto self = fmt::format("/proc/self/fd/{}", fd_);
+    if (::linkat(AT_FDCWD, self.c_str(), AT_FDCWD, path.c_str(), AT_SYMLINK_FOLLOW) == 0)
+      return {};
+  }
+  if (errno == EEXIST)
+    return Error(ErrorKind::conflict, fmt::format("{} already exists", path.string()));
+  return errno_error(fmt::format("naming {} {}", description(), path.string()));
+}
+
+Result<TempFile> TempFile::create(const std::filesystem::path& directory, std::string_view stem) {
+  std::filesystem::path path;
+  CSNAP_ASSIGN_OR_RETURN(int fd, create_uniquely_named(directory, stem, path));
+  ::close(fd);
+  return TempFile(path);
 }
 
 TempFile::TempFile(TempFile&& other) noexcept : path_(std::move(other.path_)) {

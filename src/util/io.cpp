@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include <fmt/format.h>
+
 namespace csnap {
 
 Result<std::size_t> MemorySource::read(std::span<std::byte> buffer) {
@@ -34,13 +36,15 @@ Result<std::size_t> PeekSource::read(std::span<std::byte> buffer) {
   return upstream_->read(buffer);
 }
 
-Result<std::string> read_all(ByteSource& source) {
+Result<std::string> read_all(ByteSource& source, std::uint64_t limit) {
   std::string out;
   std::byte buffer[64 * 1024];
   while (true) {
     CSNAP_ASSIGN_OR_RETURN(std::size_t count, source.read(buffer));
     if (count == 0)
       return out;
+    if (count > limit - out.size())
+      return Error(ErrorKind::corrupt, fmt::format("more than {} bytes", limit));
     out.append(reinterpret_cast<const char*>(buffer), count);
   }
 }

@@ -71,7 +71,8 @@ class PeekSource final : public ByteSource {
   std::size_t offset_ = 0;
 };
 
-// Reads `source` to its end into a string (only for small inputs).
-Result<std::string> read_all(ByteSource& source);
+// Reads `source` to its end into a string (only for small inputs); more than `limit` bytes is
+// ErrorKind::corrupt.
+Result<std::string> read_all(ByteSource& source, std::uint64_t limit = ~std::uint64_t{0});
 
 }  // namespace csnap

@@ -2,6 +2,8 @@
 
 #include <cstdint>
 
+#include <fmt/format.h>
+
 namespace csnap {
 namespace {
 
@@ -91,6 +93,39 @@ std::size_t json_string_size(std::string_view text) {
   std::size_t size = 0;
   escape(text, [&](std::string_view piece) { size += piece.size(); });
   return size;
+}
+
+std::string terminal_text(std::string_view text, const TerminalTextOptions& options) {
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(text.size() + 2);
+  if (options.quote)
+    out += '"';
+  for (std::size_t i = 0; i < text.size();) {
+    std::uint32_t code_point = 0;
+    std::size_t length = utf8_sequence(text, i, code_point);
+    const bool bidi_control = (code_point >= 0x202a && code_point <= 0x202e) ||
+                              (code_point >= 0x2066 && code_point <= 0x2069) ||
+                              code_point == 0x200e || code_point == 0x200f || code_point == 0x061c;
+    if (length == 0 || code_point < 0x20 || code_point == 0x7f) {
+      // Not UTF-8 (one byte at a time) or a C0 control: \xNN.
+      auto byte = static_cast<unsigned char>(text[i]);
+      length = 1;
+      out += {'\\', 'x', hex[byte >> 4], hex[byte & 0xf]};
+    } else if ((code_point >= 0x80 && code_point <= 0x9f) || bidi_control) {
+      out += fmt::format("\\u{:04x}", code_point);
+    } else if (code_point == '\\') {
+      out += "\\\\";
+    } else if (code_point == '"' && options.quote) {
+      out += "\\\"";
+    } else {
+      out.append(text.substr(i, length));
+    }
+    i += length;
+  }
+  if (options.quote)
+    out += '"';
+  return out;
 }
 
 bool is_valid_utf8(std::string_view text) {

@@ -19,4 +19,13 @@ std::size_t json_string_size(std::string_view text);
 // Whether `text` is valid UTF-8 (no overlong forms, surrogates or values above U+10FFFF).
 bool is_valid_utf8(std::string_view text);
 
+struct TerminalTextOptions {
+  bool quote = false;  // in double quotes, with `"` escaped
+};
+
+// `text` (a key name from a backup, a file name) made safe to print on a terminal: control
+// characters (C0, DEL, C1) and bidirectional controls become \xNN or \uNNNN, bytes that are not
+// UTF-8 \xNN, and a backslash `\\`; everything else is kept as it is.
+std::string terminal_text(std::string_view text, const TerminalTextOptions& options = {});
+
 }  // namespace csnap

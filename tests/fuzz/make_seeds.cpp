@@ -20,6 +20,7 @@
 #include "codec/age.hpp"
 #include "codec/compression.hpp"
 #include "codec/legacy_crypt.hpp"
+#include "crafted_backup.hpp"
 #include "util/log.hpp"
 
 namespace {
@@ -91,6 +92,67 @@ Result<std::string> age_encrypt(std::string_view plaintext, codec::age::EncryptO
   return out.take();
 }
 
+// The crafted inputs of issue 11 that crashed the reader or filled the disk, in small versions.
+Status hostile_seeds(const fs::path& corpus) {
+  using test_common::CraftedMember;
+  using test_common::TarBuilder;
+  const fs::path reader = corpus / "backup_reader";
+  const std::string folder = "host.consul.snapshot.1700000000/";
+
+  std::string kv = "[]";
+  std::string meta = R"({"KVSha256": ")" + codec::Sha256::hex_of(kv) +
+                     R"(", "ConsulSnapshotVersion": 2, "StartTime": "yesterday"})";
+  TarBuilder numeric;
+  numeric.directory(folder)
+      .file(folder + "consul.kv.1700000000.json", kv)
+      .file(folder + "meta.json", meta);
+  CSNAP_TRY(write_seed(reader / "gen-hostile-original-numeric-version.tar", numeric.finish()));
+
+  TarBuilder digits;
+  digits.directory(folder).file(folder + "consul.kv." + std::string(60000, '7') + ".json", kv);
+  CSNAP_TRY(write_seed(reader / "gen-hostile-60000-digit-name.tar", digits.finish()));
+
+  constexpr std::uint64_t kGiB = std::uint64_t{1} << 30;
+  TarBuilder sparse;
+  sparse.file(archive::kMetaMember, test_common::crafted_meta({{"kv.json", "", kGiB}}))
+      .sparse("kv.json", kGiB);
+  CSNAP_TRY(write_seed(reader / "gen-hostile-sparse.tar", sparse.finish()));
+
+  // 16 MiB of zeros declared honestly: a few hundred bytes compressed.
+  constexpr std::uint64_t kZeros = std::uint64_t{16} << 20;
+  for (std::string_view member : {"kv.json", "acl/tokens.json"}) {
+    TarBuilder head;
+    head.file(archive::kMetaMember, test_common::crafted_meta({{std::string(member), "", kZeros}}));
+    std::string tar_head = head.finish();
+    tar_head.resize(tar_head.size() - 1024);
+    TarBuilder header;
+    tar_head += header.file(member, "", kZeros).finish().substr(0, 512);
+    auto bytes = test_common::compressed(codec::Compression::zstd, tar_head, kZeros,
+                                         std::string(1024, '\0'));
+    std::string name =
+        member == "kv.json" ? "gen-hostile-zeros-kv.tar.zst" : "gen-hostile-zeros-acl.tar.zst";
+    CSNAP_TRY(write_seed(reader / name, bytes));
+  }
+
+  std::string deep =
+      R"([{"Name":"q","Deep":)" + std::string(10000, '[') + std::string(10000, ']') + "}]";
+  CSNAP_TRY(write_seed(
+      reader / "gen-hostile-deep-query.tar",
+      test_common::crafted_backup({{"kv.json", "[]"}, {"prepared-queries.json", deep}})));
+  CSNAP_TRY(write_seed(corpus / "kv_json" / "gen-hostile-deep.json",
+                       R"([{"key":"a","flags":0,"value":null,"x":)" + std::string(10000, '[') +
+                           std::string(10000, ']') + "}]"));
+
+  // An scrypt stanza asking for work factor 22 (4 GiB): refused from the header.
+  CSNAP_TRY(write_seed(corpus / "age_decrypt" / "gen-hostile-work-factor-22.age",
+                       "age-encryption.org/v1\n"
+                       "-> scrypt AAAAAAAAAAAAAAAAAAAAAA 22\n"
+                       "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n"
+                       "--- AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n" +
+                           std::string(64, 'x')));
+  return {};
+}
+
 Status run(const fs::path& corpus) {
   using codec::Compression;
   CSNAP_ASSIGN_OR_RETURN(std::string kv, kv_json());
@@ -132,7 +194,7 @@ Status run(const fs::path& corpus) {
   CSNAP_TRY(write_seed(corpus / "legacy_v0" / "gen-kv.v0", v0_small));
   CSNAP_ASSIGN_OR_RETURN(std::string v0_gz, codec::legacy_v0_encrypt(kv_gz, v0_passphrase));
   CSNAP_TRY(write_seed(corpus / "legacy_v0" / "gen-kv-gz.v0", v0_gz));
-  return {};
+  return hostile_seeds(corpus);
 }
 
 }  // namespace

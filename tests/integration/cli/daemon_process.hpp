@@ -85,6 +85,7 @@ class Daemon {
   Daemon& operator=(const Daemon&) = delete;
 
   bool started() const { return pid_ > 0; }
+  int pid() const { return pid_; }
   void signal(int number) const { ::kill(pid_, number); }
 
   // The exit code once the process has ended, polled until `timeout`.

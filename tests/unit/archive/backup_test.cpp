@@ -375,12 +375,16 @@ TEST(BackupStructureTest, StructuralDamageIsRefusedAndNamed) {
                  "meta.json appears twice", "meta twice");
   // An empty tar is only zeros: nothing says it is a tar at all.
   expect_corrupt(make_backup({}), "not a backup", "empty tar");
-  expect_corrupt(make_backup({{"meta.json", meta}, {"kv.json", "[}\n"}, raft}),
+  expect_corrupt(make_backup({{"meta.json", meta}, {"kv.json", "[ ]"}, raft}),
                  "kv.json: SHA-256 mismatch (expected ", "same size, other bytes");
+  // Not JSON: stopped while it is spooled, at the bad byte.
+  expect_corrupt(make_backup({{"meta.json", meta}, {"kv.json", "[}\n"}, raft}),
+                 "kv.json: invalid JSON at byte 1", "same size, not JSON");
   expect_corrupt(make_backup({{"meta.json", meta}, {"kv.json", "[]"}, raft}),
                  "kv.json: size mismatch (expected 3 bytes, got 2)", "shorter member");
   expect_corrupt(make_backup({{"meta.json", meta}, {"kv.json", "[]\n\n"}, raft}),
-                 "kv.json: more data than the 3 bytes expected", "longer member");
+                 "kv.json: its tar header says 4 bytes, more than the 3 bytes meta.json declares",
+                 "longer member");
   expect_corrupt(make_backup({{"meta.json", "{}"}, kv}), "meta.json: missing field", "bad meta");
   expect_corrupt(make_backup({{"meta.json", meta}, kv, raft}, "trailing text"),
                  "data after the end of the tar archive", "data after the tar");

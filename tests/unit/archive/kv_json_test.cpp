@@ -214,5 +214,60 @@ TEST(KvJsonTest, AcceptsUnknownFieldsAndNullValues) {
   EXPECT_EQ((*records)[0], (KvRecord{"k", "", 3}));
 }
 
+// An endless stream of one byte, counting what was read.
+class EndlessSource final : public ByteSource {
+ public:
+  explicit EndlessSource(char byte) : byte_(byte) {}
+  Result<std::size_t> read(std::span<std::byte> buffer) override {
+    std::fill(buffer.begin(), buffer.end(), static_cast<std::byte>(byte_));
+    read_ += buffer.size();
+    return buffer.size();
+  }
+  std::uint64_t bytes_read() const { return read_; }
+
+ private:
+  char byte_;
+  std::uint64_t read_ = 0;
+};
+
+TEST(CheckJson, AcceptsAnyDocument) {
+  for (std::string_view text : {R"([{"key": "a", "flags": 0, "value": null}])",
+                                R"({"a": [1, 2.5e3]})", "\"text\"", " [ ] \n"}) {
+    MemorySource source(text);
+    EXPECT_TRUE(check_json(source, "m.json", 64).ok()) << text;
+  }
+}
+
+TEST(CheckJson, StopsAtTheFirstBadByteOfAnEndlessStream) {
+  EndlessSource zeros('\0');
+  auto status = check_json(zeros, "kv.json", 64);
+  ASSERT_FALSE(status.ok());
+  EXPECT_EQ(status.error().kind(), ErrorKind::corrupt);
+  EXPECT_NE(status.error().message().find("kv.json: invalid JSON at byte 0"), std::string::npos)
+      << status.error().message();
+  EXPECT_LE(zeros.bytes_read(), 64u * 1024);  // one buffer, not the stream
+
+  EndlessSource garbage('x');
+  ASSERT_FALSE(check_json(garbage, "kv.json", 64).ok());
+  EXPECT_LE(garbage.bytes_read(), 64u * 1024);
+}
+
+TEST(CheckJson, RefusesNestingDeeperThanTheLimitWithoutRecursing) {
+  std::string deep = std::string(1000000, '[') + std::string(1000000, ']');
+  MemorySource source(deep);
+  auto status = check_json(source, "m.json", 64);
+  ASSERT_FALSE(status.ok());
+  EXPECT_NE(status.error().message().find("nested more than 64 levels deep"), std::string::npos)
+      << status.error().message();
+  std::string ok = std::string(64, '[') + std::string(64, ']');
+  MemorySource shallow(ok);
+  EXPECT_TRUE(check_json(shallow, "m.json", 64).ok());
+}
+
+TEST(CheckJson, RefusesInvalidUtf8) {
+  MemorySource source("[\"\xff\"]");
+  EXPECT_FALSE(check_json(source, "m.json", 64).ok());
+}
+
 }  // namespace
 }  // namespace csnap::archive

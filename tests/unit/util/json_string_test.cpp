@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "util/json_parse.hpp"
+
 namespace csnap {
 namespace {
 
@@ -40,6 +42,45 @@ TEST(JsonString, RejectsInvalidUtf8) {
     EXPECT_FALSE(is_valid_utf8(bad));
   }
   EXPECT_TRUE(is_valid_utf8("ok \xe6\x97\xa5"));
+}
+
+TEST(TerminalText, EscapesWhatWouldDriveTheTerminal) {
+  EXPECT_EQ(terminal_text("app/config"), "app/config");
+  EXPECT_EQ(terminal_text("caf\xc3\xa9 \xe6\x97\xa5"), "caf\xc3\xa9 \xe6\x97\xa5");
+  EXPECT_EQ(terminal_text("red\x1b[31m\n\t\x7f"), R"(red\x1b[31m\x0a\x09\x7f)");
+  EXPECT_EQ(terminal_text(std::string("nul\0", 4)), R"(nul\x00)");
+  EXPECT_EQ(terminal_text("c1\xc2\x9b"), R"(c1\u009b)");  // CSI as U+009B
+  EXPECT_EQ(terminal_text("rtl\xe2\x80\xae"
+                          "exe"),
+            R"(rtl\u202eexe)");                               // right-to-left override
+  EXPECT_EQ(terminal_text("bad\xff\xc3"), R"(bad\xff\xc3)");  // not UTF-8
+  EXPECT_EQ(terminal_text(R"(back\slash)"), R"(back\\slash)");
+  EXPECT_EQ(terminal_text("say \"hi\""), "say \"hi\"");
+  EXPECT_EQ(terminal_text("say \"hi\"", {.quote = true}), R"("say \"hi\"")");
+}
+
+TEST(JsonDocument, ParsesBoundedDocuments) {
+  auto parsed = parse_json_document(R"({"a": [1, {"b": null}]})", "test");
+  ASSERT_TRUE(parsed.ok()) << parsed.error().message();
+  EXPECT_EQ((*parsed)["a"][1]["b"], nullptr);
+}
+
+TEST(JsonDocument, RefusesDeepNestingWithoutRecursing) {
+  std::string deep = std::string(1000000, '[') + std::string(1000000, ']');
+  auto parsed = parse_json_document(deep, "prepared-queries.json");
+  ASSERT_FALSE(parsed.ok());
+  EXPECT_EQ(parsed.error().kind(), ErrorKind::corrupt);
+  EXPECT_EQ(parsed.error().message(),
+            "prepared-queries.json: JSON nested more than 64 levels deep");
+  EXPECT_TRUE(parse_json_document(std::string(64, '[') + std::string(64, ']'), "x").ok());
+}
+
+TEST(JsonDocument, NotJsonNamesTheByteNotTheText) {
+  auto parsed = parse_json_document(R"({"SecretID": "s3cr3t" oops})", "acl/tokens.json");
+  ASSERT_FALSE(parsed.ok());
+  EXPECT_EQ(parsed.error().kind(), ErrorKind::corrupt);
+  EXPECT_NE(parsed.error().message().find("acl/tokens.json: not JSON at byte"), std::string::npos);
+  EXPECT_EQ(parsed.error().message().find("s3cr3t"), std::string::npos);
 }
 
 }  // namespace
