@@ -302,6 +302,7 @@ class S3Upload final : public Upload {
     }
     for (const auto& upload_id : *pending) {
       S3Backend::Call call{"DELETE", full_key_, {{"uploadId", upload_id}}, {}, {}};
+      call.max_attempts = S3Backend::kCleanupAttempts;
       auto aborted = backend_.send(call);
       if (!aborted.ok() || (!aborted->ok() && aborted->status != 404)) {
         message +=
@@ -330,6 +331,7 @@ class S3Upload final : public Upload {
 
   Status abort() {
     S3Backend::Call call{"DELETE", full_key_, {{"uploadId", upload_id_}}, {}, {}};
+    call.max_attempts = S3Backend::kCleanupAttempts;
     auto response = backend_.send(call);
     if (!response.ok())
       return response.error();
@@ -616,6 +618,7 @@ Result<http::Response> S3Backend::send(Call& call, ByteSink* sink,
   request.method = call.method;
   request.target = query.empty() ? path : path + "?" + query;
   request.idempotent = call.idempotent;
+  request.max_attempts = call.max_attempts;
   for (const auto& [name, value] : call.headers) {
     if (to_lower(name).starts_with("x-amz-"))
       input.headers.emplace_back(name, value);
@@ -772,12 +775,14 @@ Status S3Backend::remove(std::string_view key) {
   return {};
 }
 
-Result<std::vector<S3MultipartUpload>> S3Backend::list_uploads(const std::string& full_prefix) {
+Result<std::vector<S3MultipartUpload>> S3Backend::list_uploads(const std::string& full_prefix,
+                                                               std::optional<int> max_attempts) {
   std::vector<S3MultipartUpload> out;
   std::optional<std::pair<std::string, std::string>> markers;
   std::set<std::pair<std::string, std::string>> seen_markers;
   do {
     Call call{"GET", {}, {{"uploads", ""}, {"prefix", full_prefix}}, {}, {}};
+    call.max_attempts = max_attempts;
     if (markers) {
       call.query.emplace_back("key-marker", markers->first);
       call.query.emplace_back("upload-id-marker", markers->second);
@@ -816,7 +821,7 @@ Result<std::vector<PendingUpload>> S3Backend::pending_uploads(std::string_view p
 
 Result<std::vector<std::string>> S3Backend::pending_uploads_of_full_key(
     const std::string& full_key) {
-  CSNAP_ASSIGN_OR_RETURN(auto uploads, list_uploads(full_key));
+  CSNAP_ASSIGN_OR_RETURN(auto uploads, list_uploads(full_key, kCleanupAttempts));
   std::vector<std::string> out;
   for (auto& upload : uploads) {
     if (upload.key == full_key)

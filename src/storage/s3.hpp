@@ -96,8 +96,10 @@ class S3Backend final : public Backend {
   // Multipart uploads under `prefix` that were started and neither completed nor aborted (a
   // process killed mid-upload leaves one); `abort_upload` discards one.
   Result<std::vector<PendingUpload>> pending_uploads(std::string_view prefix);
-  // The upload IDs of the pending uploads of exactly `full_key` (root included).
+  // The upload IDs of the pending uploads of exactly `full_key` (root included). A cleanup after
+  // a failure: each request is tried `kCleanupAttempts` times.
   Result<std::vector<std::string>> pending_uploads_of_full_key(const std::string& full_key);
+  static constexpr int kCleanupAttempts = 8;
   Status abort_upload(const PendingUpload& upload);
   // Creates the bucket (in `region`): for tests and first-time setup.
   Status create_bucket();
@@ -116,6 +118,9 @@ class S3Backend final : public Backend {
     std::string body{};
     // Unset: by method (a POST is not sent again once it may have reached the server).
     std::optional<bool> idempotent{};
+    // Unset: the client's retry policy. Cleanups after a failure ask for more: they are what
+    // keeps a failed upload from leaving parts behind.
+    std::optional<int> max_attempts{};
   };
   // Sends `call` signed; any HTTP status is a response. With `sink`, a 2xx body streams there.
   // The body is lent to the request and given back, not copied.
@@ -132,7 +137,8 @@ class S3Backend final : public Backend {
   Status abort_full_key(const std::string& full_key, const std::string& upload_id);
   // Every pending multipart upload whose key starts with `full_prefix`; an error, not an endless
   // loop, when the server repeats its markers.
-  Result<std::vector<S3MultipartUpload>> list_uploads(const std::string& full_prefix);
+  Result<std::vector<S3MultipartUpload>> list_uploads(const std::string& full_prefix,
+                                                      std::optional<int> max_attempts = {});
 
   S3Options options_;
   std::unique_ptr<http::Client> client_;
