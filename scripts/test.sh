@@ -7,6 +7,9 @@
 #   bash scripts/test.sh --no-asan  # skip the sanitizer build (faster local runs)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# Paths under the checkout are hashed relative to it, so a fresh clone elsewhere (CI) reuses what
+# an earlier build of the same sources compiled.
+export CCACHE_BASEDIR="$PWD"
 
 asan=1
 for arg in "$@"; do
