@@ -41,33 +41,48 @@ Result<std::string> write_object(consul::Client& consul, const PlannedObject& pl
   return id;
 }
 
-}  // namespace
-
-Result<AclRestorePlan> plan_acl_restore(consul::Client& consul,
-                                        const archive::BackupReader& reader) {
-  AclObjects backup;
+// Reads the backup's acl/ members into `objects`; how many objects they hold.
+Result<std::size_t> read_backup_acl(const archive::BackupReader& reader, AclObjects& objects) {
   std::size_t total = 0;
   for (AclKind kind : kAclRestoreOrder) {
-    CSNAP_ASSIGN_OR_RETURN(backup.of(kind), read_json_member(reader, acl_member_name(kind)));
-    total += backup.of(kind).size();
+    CSNAP_ASSIGN_OR_RETURN(objects.of(kind), read_json_member(reader, acl_member_name(kind)));
+    total += objects.of(kind).size();
   }
-  AclObjects live;
-  if (total > 0) {
-    for (AclKind kind : kAclRestoreOrder) {
-      auto listed = consul::acl_list(consul, kind);
-      if (!listed.ok() && consul::is_acl_disabled(listed.error())) {
-        return Error(ErrorKind::invalid_argument,
-                     fmt::format("the backup holds {} ACL objects but Consul has ACLs disabled "
-                                 "(leave ACLs out of the restore, or enable them first)",
-                                 total));
-      }
-      if (!listed.ok()) {
-        return std::move(listed.error().add_context(fmt::format(
-            "reading ACL {} (a restore needs acl:write)", consul::acl_kind_plural(kind))));
-      }
-      live.of(kind) = std::move(*listed);
+  return total;
+}
+
+}  // namespace
+
+Result<LiveAcl> read_live_acl(consul::Client& consul) {
+  LiveAcl live;
+  live.read_at = std::chrono::system_clock::now();
+  for (AclKind kind : kAclRestoreOrder) {
+    auto listed = consul::acl_list(consul, kind);
+    if (!listed.ok() && consul::is_acl_disabled(listed.error())) {
+      live.enabled = false;
+      live.objects = {};
+      return live;
     }
-    for (const auto& token : live.tokens) {
+    if (!listed.ok()) {
+      return std::move(listed.error().add_context(fmt::format(
+          "reading ACL {} (a restore needs acl:write)", consul::acl_kind_plural(kind))));
+    }
+    live.objects.of(kind) = std::move(*listed);
+  }
+  return live;
+}
+
+Result<AclRestorePlan> plan_acl_restore(const archive::BackupReader& reader, const LiveAcl& live) {
+  AclObjects backup;
+  CSNAP_ASSIGN_OR_RETURN(auto total, read_backup_acl(reader, backup));
+  if (total > 0 && !live.enabled) {
+    return Error(ErrorKind::invalid_argument,
+                 fmt::format("the backup holds {} ACL objects but Consul has ACLs disabled "
+                             "(leave ACLs out of the restore, or enable them first)",
+                             total));
+  }
+  if (total > 0) {
+    for (const auto& token : live.objects.tokens) {
       if (json_text(token, "SecretID") == kHiddenSecret) {
         return Error(ErrorKind::permission_denied,
                      "the target's token secrets are hidden from this token: restoring ACL "
@@ -75,7 +90,12 @@ Result<AclRestorePlan> plan_acl_restore(consul::Client& consul,
       }
     }
   }
-  return plan_acl_objects(backup, live, std::chrono::system_clock::now());
+  return plan_acl_objects(backup, live.objects, live.read_at);
+}
+
+Result<std::size_t> count_backup_acl_objects(const archive::BackupReader& reader) {
+  AclObjects backup;
+  return read_backup_acl(reader, backup);
 }
 
 Result<std::vector<KindPlan>> apply_acl_restore(consul::Client& consul,

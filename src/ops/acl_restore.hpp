@@ -1,7 +1,9 @@
 #pragma once
-// Restores the ACL system from a backup's acl/ members: plan first (per object create, update,
-// unchanged or skip, matched by ID, then by name), then apply in dependency order.
+// Restores the ACL system from a backup's acl/ members: read the target's ACL objects, plan
+// (per object create, update, unchanged or skip, matched by ID, then by name), then apply in
+// dependency order. Planning reads only the backup and the live side it is given.
 
+#include <chrono>
 #include <vector>
 
 #include "archive/backup_reader.hpp"
@@ -10,10 +12,24 @@
 
 namespace csnap::ops {
 
-// Compares the backup's acl/ members with the live cluster; writes nothing. A backup with ACL
-// objects and a cluster without ACLs, or a token that cannot see secrets, is an error.
-Result<AclRestorePlan> plan_acl_restore(consul::Client& consul,
-                                        const archive::BackupReader& reader);
+// The target's ACL system as a restore compares the backup with it.
+struct LiveAcl {
+  bool enabled = true;  // false: Consul answered that ACLs are disabled
+  AclObjects objects;   // every object of the five kinds, as Consul lists them
+  // When it was read: backup tokens that expired before it are not restored.
+  std::chrono::system_clock::time_point read_at{};
+};
+
+// Lists every ACL object of the target; ACLs disabled is `enabled = false`, not an error. A
+// token without acl:read is an error naming the permission.
+Result<LiveAcl> read_live_acl(consul::Client& consul);
+
+// Compares the backup's acl/ members with `live`; reads and writes nothing of the cluster. ACL
+// objects in the backup are an error when `live` has ACLs disabled or hides its tokens' secrets.
+Result<AclRestorePlan> plan_acl_restore(const archive::BackupReader& reader, const LiveAcl& live);
+
+// How many ACL objects the backup's acl/ members hold (a restore reads the live ACLs only then).
+Result<std::size_t> count_backup_acl_objects(const archive::BackupReader& reader);
 
 // Carries out `plan`: policies, roles, auth methods, binding rules, tokens, re-linking references
 // to the IDs Consul gives created policies and roles. Returns what was done per kind; an object

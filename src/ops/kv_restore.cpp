@@ -381,7 +381,7 @@ Result<KvPlan> plan_kv(const archive::BackupReader& backup, const KvSelection& s
         break;
     }
     if (on_change)
-      on_change({*step.kind, key, std::move(step.reason)});
+      on_change({*step.kind, key, std::move(step.reason), step.index});
   };
   CSNAP_TRY(for_each_selected(
       backup, selection, [&](std::string&& key, archive::KvRecord&& record) -> Status {

@@ -53,6 +53,9 @@ struct KvChange {
   KvChangeKind kind;
   std::string key;
   std::string reason{};  // skip: why
+  // update and remove: the ModifyIndex the plan saw, which the write is checked against (0 for a
+  // create: the key must still be missing).
+  std::uint64_t modify_index = 0;
 };
 
 // A key and what happened to it, or why not: a skip, a conflict, a failure.

@@ -68,12 +68,7 @@ Result<QueryBackupResult> backup_prepared_queries(consul::Client& consul,
   return result;
 }
 
-Result<QueryRestorePlan> plan_query_restore(consul::Client& consul,
-                                            const archive::BackupReader& reader) {
-  QueryRestorePlan plan;
-  CSNAP_ASSIGN_OR_RETURN(auto backup, read_json_member(reader, kPreparedQueriesMember));
-  if (backup.empty())
-    return plan;
+Result<nlohmann::json> read_live_queries(consul::Client& consul) {
   auto listing = consul::list_prepared_queries(consul);
   if (!listing.ok())
     return std::move(listing.error().add_context("reading the live prepared queries"));
@@ -83,8 +78,22 @@ Result<QueryRestorePlan> plan_query_restore(consul::Client& consul,
                  "read, so a restore could create duplicates; use a token with query:write on "
                  "every query");
   }
-  plan.queries = plan_query_objects(backup, listing->queries, plan.summary);
+  return std::move(listing->queries);
+}
+
+Result<QueryRestorePlan> plan_query_restore(const archive::BackupReader& reader,
+                                            const nlohmann::json& live) {
+  QueryRestorePlan plan;
+  CSNAP_ASSIGN_OR_RETURN(auto backup, read_json_member(reader, kPreparedQueriesMember));
+  if (backup.empty())
+    return plan;
+  plan.queries = plan_query_objects(backup, live, plan.summary);
   return plan;
+}
+
+Result<bool> backup_holds_queries(const archive::BackupReader& reader) {
+  CSNAP_ASSIGN_OR_RETURN(auto backup, read_json_member(reader, kPreparedQueriesMember));
+  return !backup.empty();
 }
 
 Result<KindPlan> apply_query_restore(consul::Client& consul, const QueryRestorePlan& plan) {

@@ -35,9 +35,16 @@ struct QueryRestorePlan {
   KindPlan summary{.kind = std::string(kPreparedQueriesKind)};
 };
 
-// Compares prepared-queries.json with the live queries; writes nothing.
-Result<QueryRestorePlan> plan_query_restore(consul::Client& consul,
-                                            const archive::BackupReader& reader);
+// The target's prepared queries, a JSON array as GET /v1/query lists them. Queries left out by
+// ACLs are an error: a restore could create duplicates of them.
+Result<nlohmann::json> read_live_queries(consul::Client& consul);
+
+// Compares prepared-queries.json with `live` (the target's queries); reads and writes nothing
+// of the cluster.
+Result<QueryRestorePlan> plan_query_restore(const archive::BackupReader& reader,
+                                            const nlohmann::json& live);
+// Whether prepared-queries.json holds any query (a restore reads the live queries only then).
+Result<bool> backup_holds_queries(const archive::BackupReader& reader);
 // Creates and updates what `plan` says; failures are counted and noted, the rest go on.
 Result<KindPlan> apply_query_restore(consul::Client& consul, const QueryRestorePlan& plan);
 

@@ -33,6 +33,18 @@ Status verify_kv(const archive::BackupReader& reader, RestorePreview& preview) {
   return {};
 }
 
+constexpr std::string_view kPlanningAcl =
+    "planning the ACL restore (restore without ACLs with --only kv,query)";
+constexpr std::string_view kPlanningQueries = "planning the prepared-query restore";
+
+// `requested` as it applies to a backup described by `meta`: a backup of one subtree restores
+// (and with --mode replace, replaces) only that subtree, never the keys it never held.
+RestoreOptions for_backup(RestoreOptions requested, const archive::Meta& meta) {
+  if (requested.kv.prefix.empty())
+    requested.kv.prefix = meta.kv_prefix;
+  return requested;
+}
+
 }  // namespace
 
 Result<std::set<std::string>> parse_only(std::string_view text) {
@@ -95,45 +107,84 @@ Result<VerifiedBackup> verify_backup(LocatedBackup& backup, const std::filesyste
   return VerifiedBackup{std::move(reader).value(), std::move(preview)};
 }
 
+Result<LiveScope> LiveScope::of(const VerifiedBackup& verified, const RestoreOptions& requested) {
+  const auto options = for_backup(requested, verified.preview.meta);
+  LiveScope scope;
+  if (options.wants("kv"))
+    scope.kv_prefix = options.kv.target_prefix();
+  if (options.wants("acl")) {
+    auto objects = count_backup_acl_objects(verified.reader);
+    if (!objects.ok())
+      return std::move(objects.error().add_context(kPlanningAcl));
+    scope.acl = *objects > 0;
+  }
+  if (options.wants("query")) {
+    auto holds = backup_holds_queries(verified.reader);
+    if (!holds.ok())
+      return std::move(holds.error().add_context(kPlanningQueries));
+    scope.queries = *holds;
+  }
+  return scope;
+}
+
+Result<LiveCluster> read_live_cluster(consul::Client& consul, const LiveScope& scope,
+                                      const std::filesystem::path& tmp_dir) {
+  LiveCluster live;
+  if (scope.kv_prefix) {
+    CSNAP_ASSIGN_OR_RETURN(live.kv, LiveKv::read(consul, *scope.kv_prefix, tmp_dir));
+  }
+  if (scope.acl) {
+    auto acl = read_live_acl(consul);
+    if (!acl.ok())
+      return std::move(acl.error().add_context(kPlanningAcl));
+    live.acl = std::move(acl).value();
+  }
+  if (scope.queries) {
+    auto queries = read_live_queries(consul);
+    if (!queries.ok())
+      return std::move(queries.error().add_context(kPlanningQueries));
+    live.queries = std::move(queries).value();
+  }
+  return live;
+}
+
 Result<PreparedRestore> PreparedRestore::prepare(
     consul::Client& consul, LocatedBackup& backup, const RestoreOptions& requested,
     const std::function<void(const KvChange&)>& on_change) {
   CSNAP_ASSIGN_OR_RETURN(auto verified,
                          verify_backup(backup, requested.tmp_dir, requested.encryption));
   log::info("Extracted {} keys to restore", verified.preview.kv_entries);
-  // A backup of one subtree restores (and with --mode replace, replaces) only that subtree,
-  // never the keys it never held.
-  RestoreOptions options = requested;
-  if (options.kv.prefix.empty())
-    options.kv.prefix = verified.preview.meta.kv_prefix;
-  LiveKv live;
-  if (options.wants("kv")) {
-    CSNAP_ASSIGN_OR_RETURN(live, LiveKv::read(consul, options.kv.target_prefix(), options.tmp_dir));
-  }
-  PreparedRestore prepared(std::move(verified.reader), std::move(live), options);
+  CSNAP_ASSIGN_OR_RETURN(auto scope, LiveScope::of(verified, requested));
+  CSNAP_ASSIGN_OR_RETURN(auto live, read_live_cluster(consul, scope, requested.tmp_dir));
+  return plan(std::move(verified), std::move(live), requested, on_change);
+}
+
+Result<PreparedRestore> PreparedRestore::plan(
+    VerifiedBackup verified, LiveCluster live, const RestoreOptions& requested,
+    const std::function<void(const KvChange&)>& on_change) {
+  const auto options = for_backup(requested, verified.preview.meta);
+  PreparedRestore prepared(std::move(verified.reader), std::move(live.kv), options);
   prepared.preview_ = std::move(verified.preview);
   if (options.wants("kv")) {
     CSNAP_ASSIGN_OR_RETURN(prepared.preview_.kv,
-                           plan_kv(prepared.reader_, options.kv, prepared.live_, on_change));
+                           plan_kv(prepared.reader_, options.kv, prepared.live_kv_, on_change));
   }
   const auto& members = prepared.preview_.meta.members;
   auto has_acl_members = std::any_of(members.begin(), members.end(), [](const auto& member) {
     return member.name.starts_with("acl/");
   });
   if (options.wants("acl") && has_acl_members) {
-    auto plan = plan_acl_restore(consul, prepared.reader_);
-    if (!plan.ok()) {
-      return std::move(plan.error().add_context(
-          "planning the ACL restore (restore without ACLs with --only kv,query)"));
-    }
+    auto plan = plan_acl_restore(prepared.reader_, live.acl);
+    if (!plan.ok())
+      return std::move(plan.error().add_context(kPlanningAcl));
     for (const auto& kind : plan->kinds)
       prepared.preview_.others.push_back(kind);
     prepared.acl_ = std::move(plan).value();
   }
   if (options.wants("query") && prepared.reader_.has_member(archive::kPreparedQueriesMember)) {
-    auto plan = plan_query_restore(consul, prepared.reader_);
+    auto plan = plan_query_restore(prepared.reader_, live.queries);
     if (!plan.ok())
-      return std::move(plan.error().add_context("planning the prepared-query restore"));
+      return std::move(plan.error().add_context(kPlanningQueries));
     prepared.preview_.others.push_back(plan->summary);
     prepared.queries_ = std::move(plan).value();
   }
@@ -143,7 +194,7 @@ Result<PreparedRestore> PreparedRestore::prepare(
 Result<RestoreReport> PreparedRestore::apply(consul::Client& consul) {
   RestoreReport report;
   if (options_.wants("kv") && !preview_.kv.empty()) {
-    auto applied = apply_kv(consul, reader_, options_.kv, live_,
+    auto applied = apply_kv(consul, reader_, options_.kv, live_kv_,
                             {.force = options_.force, .progress = options_.progress});
     if (!applied.ok()) {
       return std::move(applied.error().add_context(

@@ -1,7 +1,8 @@
 #pragma once
 // Restore: verify the whole backup first (decompress, every member's size and SHA-256, every
-// kv.json entry), compare it with the live cluster (the plan), and only then, if the caller
-// confirms, write what differs.
+// kv.json entry), read what the plan needs of the live cluster, compare (the plan), and only
+// then, if the caller confirms, write what differs. Planning itself reads nothing of Consul: it
+// takes the live side as a value, which unit tests build from data.
 
 #include <cstdint>
 #include <filesystem>
@@ -9,6 +10,8 @@
 #include <optional>
 #include <set>
 #include <string>
+
+#include <nlohmann/json.hpp>
 
 #include "archive/backup_reader.hpp"
 #include "archive/meta.hpp"
@@ -68,14 +71,44 @@ struct VerifiedBackup {
 Result<VerifiedBackup> verify_backup(LocatedBackup& backup, const std::filesystem::path& tmp_dir,
                                      const EncryptionSettings& encryption);
 
+// What of the live cluster a restore compares with: only what it restores, so that a restore
+// needs no permission beyond that.
+struct LiveScope {
+  std::optional<std::string> kv_prefix;  // the KV under it, when KV is restored
+  bool acl = false;      // the ACL objects, when ACLs are restored and the backup holds some
+  bool queries = false;  // the prepared queries, likewise
+
+  // The scope of restoring `verified` with `options`.
+  static Result<LiveScope> of(const VerifiedBackup& verified, const RestoreOptions& options);
+};
+
+// The live cluster as a restore compares the backup with it: read from Consul just before the
+// plan (read_live_cluster), or built from data by a test. What is out of scope stays empty.
+struct LiveCluster {
+  LiveKv kv;                                         // the KV under the restored prefix
+  LiveAcl acl;                                       // the ACL system
+  nlohmann::json queries = nlohmann::json::array();  // the prepared queries
+};
+
+// Reads what `scope` names of the cluster behind `consul`.
+Result<LiveCluster> read_live_cluster(consul::Client& consul, const LiveScope& scope,
+                                      const std::filesystem::path& tmp_dir);
+
 // A verified backup and its plan against the live cluster, ready to apply.
 class PreparedRestore {
  public:
-  // Reads and verifies `backup` completely, then compares it with the live cluster. Nothing is
-  // written. `on_change` (optional) sees every planned KV change.
+  // Reads and verifies `backup` completely, reads the live cluster (its LiveScope), then plans.
+  // Nothing is written. `on_change` (optional) sees every planned KV change.
   static Result<PreparedRestore> prepare(
       consul::Client& consul, LocatedBackup& backup, const RestoreOptions& options,
       const std::function<void(const KvChange&)>& on_change = {});
+
+  // Compares `verified` with `live` (read for LiveScope::of the same backup and `options`);
+  // talks to nothing. An error is a restore refused before any write: ACL objects for a cluster
+  // with ACLs disabled or with hidden token secrets.
+  static Result<PreparedRestore> plan(VerifiedBackup verified, LiveCluster live,
+                                      const RestoreOptions& options,
+                                      const std::function<void(const KvChange&)>& on_change = {});
 
   const RestorePreview& preview() const { return preview_; }
   void set_progress(std::function<void(std::uint64_t, std::uint64_t)> progress) {
@@ -87,11 +120,11 @@ class PreparedRestore {
   Result<RestoreReport> apply(consul::Client& consul);
 
  private:
-  PreparedRestore(archive::BackupReader reader, LiveKv live, RestoreOptions options)
-      : reader_(std::move(reader)), live_(std::move(live)), options_(std::move(options)) {}
+  PreparedRestore(archive::BackupReader reader, LiveKv live_kv, RestoreOptions options)
+      : reader_(std::move(reader)), live_kv_(std::move(live_kv)), options_(std::move(options)) {}
 
   archive::BackupReader reader_;
-  LiveKv live_;
+  LiveKv live_kv_;
   std::optional<AclRestorePlan> acl_;
   std::optional<QueryRestorePlan> queries_;
   RestoreOptions options_;

@@ -183,7 +183,9 @@ TEST(AclBackupRestore, EverythingComesBackInAFreshClusterAndASecondRestoreWrites
 
   // Restore into the fresh target.
   auto b_client = client_for(*target, b_token);
-  auto plan = plan_acl_restore(*b_client, *backup.reader);
+  auto live_acl = read_live_acl(*b_client);
+  ASSERT_TRUE(live_acl.ok()) << live_acl.error().message();
+  auto plan = plan_acl_restore(*backup.reader, *live_acl);
   ASSERT_TRUE(plan.ok()) << plan.error().message();
   auto done = apply_acl_restore(*b_client, *plan);
   ASSERT_TRUE(done.ok()) << done.error().message();
@@ -193,7 +195,9 @@ TEST(AclBackupRestore, EverythingComesBackInAFreshClusterAndASecondRestoreWrites
   EXPECT_TRUE(has_note(*done, "skip policy global-management (built in)"));
   EXPECT_TRUE(has_note(*done, "skip token anonymous (built in)"));
   EXPECT_TRUE(has_note(*done, "its SecretID already belongs to token"));
-  auto query_plan = plan_query_restore(*b_client, *backup.reader);
+  auto live_queries = read_live_queries(*b_client);
+  ASSERT_TRUE(live_queries.ok()) << live_queries.error().message();
+  auto query_plan = plan_query_restore(*backup.reader, *live_queries);
   ASSERT_TRUE(query_plan.ok()) << query_plan.error().message();
   auto queries_done = apply_query_restore(*b_client, *query_plan);
   ASSERT_TRUE(queries_done.ok());
@@ -264,12 +268,16 @@ TEST(AclBackupRestore, EverythingComesBackInAFreshClusterAndASecondRestoreWrites
 
   // A second restore finds everything unchanged and writes nothing.
   const auto before = last_log_index(*target);
-  auto again = plan_acl_restore(*b_client, *backup.reader);
+  live_acl = read_live_acl(*b_client);
+  ASSERT_TRUE(live_acl.ok()) << live_acl.error().message();
+  auto again = plan_acl_restore(*backup.reader, *live_acl);
   ASSERT_TRUE(again.ok()) << again.error().message();
   EXPECT_EQ(writes(again->kinds), 0U);
   for (const auto& kind : again->kinds)
     EXPECT_EQ(kind.create + kind.update, 0U) << kind.kind;
-  auto query_again = plan_query_restore(*b_client, *backup.reader);
+  live_queries = read_live_queries(*b_client);
+  ASSERT_TRUE(live_queries.ok()) << live_queries.error().message();
+  auto query_again = plan_query_restore(*backup.reader, *live_queries);
   ASSERT_TRUE(query_again.ok());
   EXPECT_EQ(query_again->summary.create + query_again->summary.update, 0U);
   EXPECT_EQ(query_again->summary.unchanged, 1U);

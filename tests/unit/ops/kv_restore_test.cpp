@@ -9,9 +9,8 @@
 
 #include <gtest/gtest.h>
 
-#include "archive/backup_writer.hpp"
-#include "archive/kv_json.hpp"
 #include "ops/restore.hpp"
+#include "restore_sides.hpp"
 #include "temp_dir.hpp"
 #include "util/io.hpp"
 
@@ -21,43 +20,14 @@ namespace {
 using consul::KvEntry;
 using consul::TxnOp;
 
-struct BackupEntry {
-  std::string key;
-  std::string value;
-  std::uint64_t flags = 0;
-};
-
 // A verified backup reader over an in-memory backup holding `entries` in kv.json.
 archive::BackupReader backup_of(const std::vector<BackupEntry>& entries,
                                 const std::filesystem::path& temp_dir) {
-  archive::BackupWriter writer({.temp_dir = temp_dir});
-  auto kv = writer.begin_member(archive::kKvMember);
-  EXPECT_TRUE(kv.ok());
-  archive::KvJsonWriter kv_writer(**kv);
-  for (const auto& entry : entries)
-    EXPECT_TRUE(kv_writer.add(entry.key, entry.value, entry.flags).ok());
-  EXPECT_TRUE(kv_writer.finish().ok());
-  EXPECT_TRUE((*kv)->finish().ok());
-  archive::Meta meta;
-  meta.tool_version = "test";
-  meta.counts = {{"kv", entries.size()}};
-  StringSink out;
-  EXPECT_TRUE(writer.write(meta, out, codec::Compression::zstd).ok());
-  auto bytes = out.take();
+  auto bytes = backup_bytes({.kv = entries}, temp_dir);
   MemorySource source(bytes);
   auto reader = archive::BackupReader::open(source, temp_dir);
   EXPECT_TRUE(reader.ok()) << reader.error().message();
   return std::move(reader).value();
-}
-
-KvEntry live_entry(std::string key, std::string value, std::uint64_t modify_index,
-                   std::string session = {}) {
-  KvEntry entry;
-  entry.key = std::move(key);
-  entry.value = std::move(value);
-  entry.modify_index = modify_index;
-  entry.session = std::move(session);
-  return entry;
 }
 
 KvSelection daemon_keys(bool replace) {
