@@ -52,7 +52,9 @@ Scheduler::Scheduler(SchedulerOptions options, BackupSteps& steps, Leadership* l
 
 void Scheduler::run() {
   while (!stop_requested()) {
-    if (clock_.wait(turn()))
+    const auto wait = turn();
+    steps_.end_turn();
+    if (clock_.wait(wait))
       break;
   }
   if (leadership_) {

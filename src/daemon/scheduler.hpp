@@ -80,6 +80,9 @@ class BackupSteps {
   virtual void prune(const BackupOutcome& written) = 0;
   // Lists the storage again for the daemon's pages, after a backup changed it.
   virtual void refresh_listing() = 0;
+  // Ends every turn, however it went: closes the turn's connection to Consul (the storage is
+  // kept), so that none stays open through the wait.
+  virtual void end_turn() = 0;
 };
 
 struct SchedulerOptions {

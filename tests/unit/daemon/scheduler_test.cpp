@@ -119,6 +119,7 @@ class FakeSteps final : public BackupSteps {
   }
   void prune(const BackupOutcome& written) override { calls.push_back("prune " + written.key); }
   void refresh_listing() override { calls.push_back("refresh_listing"); }
+  void end_turn() override { calls.push_back("end_turn"); }
 
   BackupOutcome success() {
     BackupOutcome outcome;
@@ -248,6 +249,7 @@ TEST(Scheduler, ADaemonThatDoesNotLeadTakesNoBackupButReadsTheClusterLastBackup)
   EXPECT_EQ(harness.steps.count("open_storage"), 0);
   EXPECT_EQ(harness.steps.count("read_cluster_last_backup"), 3);
   EXPECT_EQ(harness.lock.acquires, 3) << "it tries for the lock every turn";
+  EXPECT_EQ(harness.steps.count("end_turn"), 3) << "and closes the turn's connection";
   EXPECT_EQ(harness.clock.waits, (std::vector<std::chrono::seconds>(3, kInterval)));
   Snapshot snapshot = harness.state.snapshot();
   EXPECT_FALSE(snapshot.is_leader);
@@ -288,6 +290,7 @@ TEST(Scheduler, ALockThatCannotBeReadIsAFailureAndNoBackup) {
   EXPECT_EQ(harness.steps.count("back_up"), 0);
   EXPECT_EQ(harness.steps.count("read_cluster_last_backup"), 0)
       << "a daemon cut off from Consul goes no further than the lock";
+  EXPECT_EQ(harness.steps.count("end_turn"), 2);
   Snapshot snapshot = harness.state.snapshot();
   EXPECT_FALSE(snapshot.is_leader);
   EXPECT_EQ(snapshot.failures.at("unavailable"), 2u);
@@ -422,13 +425,26 @@ TEST(Scheduler, RetentionAndTheListingFollowEachSuccessAndNoFailure) {
 
   harness.run(3);
 
-  EXPECT_EQ(harness.steps.calls,
-            (std::vector<std::string>{
-                "connect", "read_cluster_last_backup", "open_storage", "back_up",  // fails
-                "connect", "read_cluster_last_backup", "open_storage", "back_up",
-                "prune backups/1.tar.zst", "refresh_listing",                      // succeeds
-                "connect", "read_cluster_last_backup", "open_storage", "back_up",  // fails
-            }));
+  // A failed, a successful and a failed turn, each ended before the wait.
+  EXPECT_EQ(harness.steps.calls, (std::vector<std::string>{
+                                     "connect",
+                                     "read_cluster_last_backup",
+                                     "open_storage",
+                                     "back_up",
+                                     "end_turn",
+                                     "connect",
+                                     "read_cluster_last_backup",
+                                     "open_storage",
+                                     "back_up",
+                                     "prune backups/1.tar.zst",
+                                     "refresh_listing",
+                                     "end_turn",
+                                     "connect",
+                                     "read_cluster_last_backup",
+                                     "open_storage",
+                                     "back_up",
+                                     "end_turn",
+                                 }));
 }
 
 TEST(Scheduler, EachAttemptIsPublishedBeforeTheNextWait) {
