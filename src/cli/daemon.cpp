@@ -21,7 +21,6 @@
 #include "ops/naming.hpp"
 #include "ops/retention.hpp"
 #include "util/log.hpp"
-#include "util/text.hpp"
 
 namespace csnap::cli {
 namespace {
@@ -84,19 +83,9 @@ class DaemonSteps final : public daemon::BackupSteps {
       log::debug("Reading {} failed: {}", options_.last_backup_key, entry.error().message());
       return;
     }
-    if (!entry->has_value())
-      return;
-    auto when = daemon::parse_last_backup((*entry)->value);
-    if (!when)
-      return;
-    if (state_.offer_cluster_last_backup(*when, daemon::Clock::now()) ==
-        daemon::LastBackupOffer::ignored) {
-      log::warn(
-          "Ignoring {} = {} ({}): it is in the future, more than {}s ahead of this clock (a "
-          "wrong clock on the replica that wrote it, or a forged value); /health counts only "
-          "backups that have happened",
-          options_.last_backup_key, trim((*entry)->value), daemon::format_utc(*when),
-          daemon::max_clock_skew.count());
+    if (entry->has_value()) {
+      daemon::offer_cluster_last_backup(state_, options_.last_backup_key, (*entry)->value,
+                                        daemon::Clock::now());
     }
   }
 

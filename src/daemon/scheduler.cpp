@@ -2,7 +2,9 @@
 
 #include <algorithm>
 
+#include "daemon/leader.hpp"
 #include "util/log.hpp"
+#include "util/text.hpp"
 
 namespace csnap::daemon {
 
@@ -29,6 +31,20 @@ void SystemSchedulerClock::interrupt() {
 
 std::chrono::seconds wait_after(std::uint64_t failures_in_a_row, std::chrono::seconds interval) {
   return interval * static_cast<int>(std::clamp<std::uint64_t>(failures_in_a_row, 1, 4));
+}
+
+void offer_cluster_last_backup(State& state, std::string_view key, std::string_view value,
+                               Clock::time_point now) {
+  auto when = parse_last_backup(value);
+  if (!when)
+    return;
+  if (state.offer_cluster_last_backup(*when, now) == LastBackupOffer::ignored) {
+    log::warn(
+        "Ignoring {} = {} ({}): it is in the future, more than {}s ahead of this clock (a "
+        "wrong clock on the replica that wrote it, or a forged value); /health counts only "
+        "backups that have happened",
+        key, trim(value), format_utc(*when), max_clock_skew.count());
+  }
 }
 
 std::string failure_cause(const Error& error) {

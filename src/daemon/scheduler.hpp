@@ -94,6 +94,11 @@ struct SchedulerOptions {
 // interval, and one more for each failure in a row up to four intervals.
 std::chrono::seconds wait_after(std::uint64_t failures_in_a_row, std::chrono::seconds interval);
 
+// The lastbackup key `key`, read at `now`, holds `value`: offered to `state` as the cluster's last
+// backup when it is a Unix time. A time in the future is ignored, with a warning the first time.
+void offer_cluster_last_backup(State& state, std::string_view key, std::string_view value,
+                               Clock::time_point now);
+
 // A failure's cause for the status and metrics: the error's kind, as a label value ("i/o",
 // "invalid_argument").
 std::string failure_cause(const Error& error);

@@ -487,6 +487,34 @@ TEST(Scheduler, EachAttemptIsPublishedBeforeTheNextWait) {
   EXPECT_EQ(published[1].last_duration, 7s);
 }
 
+TEST(Scheduler,
+     TheClusterLastBackupCountsWhenItHasHappenedAndIsIgnoredOnceWithAWarningInTheFuture) {
+  CapturedLog log;
+  State state("0.1.0", true);
+  const Clock::time_point now{std::chrono::seconds(1'800'000'000)};
+  const std::string key = "service/consul-snapshot/lastbackup";
+
+  offer_cluster_last_backup(state, key, "not a time", now);
+  offer_cluster_last_backup(state, key, " 1799999000\n", now);
+  EXPECT_EQ(state.snapshot().cluster_last_backup,
+            Clock::time_point(std::chrono::seconds(1'799'999'000)));
+  EXPECT_EQ(log.text(), "");
+
+  offer_cluster_last_backup(state, key, "1800003600", now);
+  offer_cluster_last_backup(state, key, "1800003600", now + 10s);
+  EXPECT_EQ(state.snapshot().cluster_last_backup,
+            Clock::time_point(std::chrono::seconds(1'799'999'000)))
+      << "a time an hour ahead does not count";
+  std::string text = log.text();
+  const std::string warning =
+      "[WARN] Ignoring service/consul-snapshot/lastbackup = 1800003600 (2027-01-15T09:00:00Z): it "
+      "is in the future, more than 60s ahead of this clock (a wrong clock on the replica that "
+      "wrote it, or a forged value); /health counts only backups that have happened";
+  auto first = text.find(warning);
+  EXPECT_NE(first, std::string::npos) << text;
+  EXPECT_EQ(text.find(warning, first + 1), std::string::npos) << "warned once: " << text;
+}
+
 TEST(SystemSchedulerClock, AnInterruptEndsTheWaitInProgressAndEveryLaterOne) {
   SystemSchedulerClock clock;
   EXPECT_FALSE(clock.wait(0s)) << "not interrupted yet";
