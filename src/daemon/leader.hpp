@@ -23,6 +23,7 @@
 #include <thread>
 
 #include "consul/client.hpp"
+#include "daemon/leadership.hpp"
 #include "util/result.hpp"
 
 namespace csnap::daemon {
@@ -67,34 +68,35 @@ struct LeaderLockOptions {
   std::function<SteadyClock::time_point()> now = [] { return SteadyClock::now(); };
 };
 
-class LeaderLock {
+// The Leadership of a Consul session holding the lock key.
+class LeaderLock final : public Leadership {
  public:
   // `consul` is used by the caller's thread; `renewer` only by the renewal thread (a
   // consul::Client is not shared between threads). Both should time out within
   // lock_request_timeout(ttl) and not retry.
   LeaderLock(std::unique_ptr<consul::Client> consul, std::unique_ptr<consul::Client> renewer,
              LeaderLockOptions options);
-  ~LeaderLock();
+  ~LeaderLock() override;
   LeaderLock(const LeaderLock&) = delete;
   LeaderLock& operator=(const LeaderLock&) = delete;
 
   // Makes sure there is a live session and tries to acquire the key with it. True when this
   // daemon holds the lock afterwards (also when it already held it).
-  Result<bool> acquire();
+  Result<bool> acquire() override;
   // True while the lease is valid and the key names the session: checked right before each
   // backup.
-  Result<bool> held();
+  Result<bool> held() override;
   // The check right before a backup is committed: a fresh, consistent read of the key shows that
   // the session still holds it, and the lease is still valid once the answer is in. Fails closed:
   // an error (cancelled when the lock is lost, Consul's error when it cannot be read).
-  Status confirm();
+  Status confirm() override;
   // True once the lease has ended: the session is gone or no renewal was confirmed within the
   // TTL. The next acquire() starts a new session.
-  bool lost() const;
+  bool lost() const override;
   // Releases the key and destroys the session (errors are logged: Consul expires it anyway).
-  void release();
+  void release() override;
 
-  const std::string& session_id() const { return session_; }
+  std::string session_id() const override { return session_; }
 
  private:
   Status create_session();
