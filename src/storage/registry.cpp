@@ -73,29 +73,22 @@ Result<S3Encryption> parse_sse(std::string_view value, std::string_view kms_key_
   return bad(fmt::format("CONSUL_SNAPSHOT_S3_SSE must be AES256 or aws:kms, not '{}'", value));
 }
 
-std::string first_of(const EnvironmentLookup& environment,
-                     std::initializer_list<std::string_view> names) {
-  for (auto name : names) {
-    if (auto value = environment(name))
-      return *value;
-  }
-  return {};
-}
-
 Result<std::unique_ptr<Backend>> open_s3(const StorageSettings& settings,
                                          const OpenOptions& options) {
   S3Options s3;
   s3.bucket = settings.s3_bucket;
   s3.root = settings.s3_prefix;
-  s3.endpoint = settings.s3_endpoint.empty()
-                    ? first_of(options.environment, {"AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"})
-                    : settings.s3_endpoint;
+  s3.endpoint =
+      settings.s3_endpoint.empty()
+          ? first_set(options.environment, {"AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"}).value_or("")
+          : settings.s3_endpoint;
   auto profile = ProfileOptions::from_environment(options.environment);
   if (!settings.aws_profile.empty())
     profile.profile = settings.aws_profile;
-  s3.region = settings.s3_region.empty()
-                  ? first_of(options.environment, {"AWS_REGION", "AWS_DEFAULT_REGION"})
-                  : settings.s3_region;
+  s3.region =
+      settings.s3_region.empty()
+          ? first_set(options.environment, {"AWS_REGION", "AWS_DEFAULT_REGION"}).value_or("")
+          : settings.s3_region;
   if (s3.region.empty())
     s3.region = profile_region(profile).value_or("us-east-1");
   CSNAP_ASSIGN_OR_RETURN(s3.sse, parse_sse(settings.s3_sse, settings.s3_sse_kms_key_id));
