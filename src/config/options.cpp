@@ -371,15 +371,6 @@ std::string_view to_string(Source source) {
   return "unset";
 }
 
-std::optional<bool> parse_bool(std::string_view text) {
-  auto value = to_lower(text);
-  if (value == "1" || value == "true" || value == "yes" || value == "on")
-    return true;
-  if (value == "0" || value == "false" || value == "no" || value == "off")
-    return false;
-  return std::nullopt;
-}
-
 std::optional<std::chrono::seconds> parse_duration(std::string_view text) {
   if (text.empty())
     return std::nullopt;

@@ -93,8 +93,6 @@ Result<Config> resolve(const ResolveInput& input);
 
 // Parses "90s", "15m", "1h30m", "2d", or a bare number of seconds.
 std::optional<std::chrono::seconds> parse_duration(std::string_view text);
-// Parses true/false/1/0/yes/no/on/off (any case).
-std::optional<bool> parse_bool(std::string_view text);
 
 }  // namespace csnap::config
 

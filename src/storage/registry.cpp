@@ -43,12 +43,9 @@ Result<std::string> percent_decode(std::string_view text) {
   return out;
 }
 
-Result<bool> parse_bool(std::string_view name, std::string_view value) {
-  auto lower = to_lower(value);
-  if (lower == "true" || lower == "1" || lower == "yes")
-    return true;
-  if (lower == "false" || lower == "0" || lower == "no")
-    return false;
+Result<bool> parse_url_bool(std::string_view name, std::string_view value) {
+  if (auto parsed = parse_bool(value))
+    return *parsed;
   return bad(fmt::format("storage URL parameter {} must be true or false, not '{}'", name, value));
 }
 
@@ -180,7 +177,7 @@ Result<StorageSettings> apply_storage_url(std::string_view url, StorageSettings 
     } else if (name == "sse_kms_key_id" || name == "kms_key_id") {
       base.s3_sse_kms_key_id = value;
     } else if (name == "path_style" || name == "force_path_style") {
-      CSNAP_ASSIGN_OR_RETURN(base.s3_force_path_style, parse_bool(name, value));
+      CSNAP_ASSIGN_OR_RETURN(base.s3_force_path_style, parse_url_bool(name, value));
     } else {
       return bad(fmt::format(
           "unknown storage URL parameter '{}' (known: region, endpoint, sse, sse_kms_key_id, "
