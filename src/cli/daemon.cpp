@@ -99,7 +99,7 @@ class BackupLoop {
   }
 
   void run() {
-    const auto interval = config_.duration("interval");
+    const auto interval = config_.get(option::kInterval);
     while (!shutdown_.requested()) {
       auto wait = tick(interval);
       if (shutdown_.wait(wait))
@@ -146,9 +146,10 @@ class BackupLoop {
     if (held != was_leader) {
       if (held) {
         log::info("This daemon is the leader now (lock {}, session {}): it takes the backups",
-                  config_.string("lock-key"), lock_->session_id());
+                  config_.get(option::kLockKey), lock_->session_id());
       } else {
-        log::info("Another daemon holds the leader lock {}: waiting", config_.string("lock-key"));
+        log::info("Another daemon holds the leader lock {}: waiting",
+                  config_.get(option::kLockKey));
       }
       state_.set_leader(held);
     }
@@ -201,7 +202,7 @@ class BackupLoop {
     }
     prune_options.read_counts =
         ops::meta_counts_reader(storage, options_.encryption, options_.tmp_dir);
-    prune_options.confirm_shrink = config_.boolean("confirm-shrink");
+    prune_options.confirm_shrink = config_.get(option::kConfirmShrink);
     auto pruned = ops::prune(storage, options_.key_prefix, *retention_, prune_options);
     if (!pruned.ok()) {
       log::warn("Retention ({}) failed: {}", retention_->describe(), pruned.error().message());
@@ -277,22 +278,16 @@ Result<std::unique_ptr<consul::Client>> connect_consul_for_lock(const config::Co
 Result<std::unique_ptr<daemon::LeaderLock>> make_lock(const config::Config& config,
                                                       const std::string& host,
                                                       daemon::State& state) {
-  if (!config.boolean("lock"))
+  if (!config.get(option::kLock))
     return std::unique_ptr<daemon::LeaderLock>();
-  auto ttl = config.duration("lock-ttl");
-  if (ttl < std::chrono::seconds(10) || ttl > std::chrono::hours(24)) {
-    return Error(ErrorKind::invalid_argument,
-                 fmt::format("lock-ttl: {}s is outside Consul's range for a session TTL (10s to "
-                             "24h)",
-                             ttl.count()));
-  }
+  auto ttl = config.get(option::kLockTtl);  // the table holds it to Consul's range, 10s to 24h
   CSNAP_ASSIGN_OR_RETURN(auto consul, connect_consul_for_lock(config, ttl));
   CSNAP_ASSIGN_OR_RETURN(auto renewer, connect_consul_for_lock(config, ttl));
   daemon::LeaderLockOptions options;
   options.on_lost = [&state] { state.set_leader(false); };
-  options.key = config.string("lock-key");
+  options.key = config.get(option::kLockKey);
   options.ttl = ttl;
-  options.lock_delay = config.duration("lock-delay");
+  options.lock_delay = config.get(option::kLockDelay);
   options.holder =
       fmt::format(R"({{"host":"{}","pid":{},"version":"{}"}})", host, ::getpid(), tool_version);
   return std::make_unique<daemon::LeaderLock>(std::move(consul), std::move(renewer),
@@ -356,17 +351,17 @@ Status run_daemon(const config::Config& config, const ops::BackupOptions& option
 
   const std::string host = options.hostname.empty() ? ops::local_hostname() : options.hostname;
   CSNAP_ASSIGN_OR_RETURN(auto retention, retention_policy(config));
-  daemon::State state(tool_version, config.boolean("lock"));
+  daemon::State state(tool_version, config.get(option::kLock));
   CSNAP_ASSIGN_OR_RETURN(auto lock, make_lock(config, host, state));
 
   // Outlive the server, which calls them.
   StorageLister lister(config, options.key_prefix);
   daemon::BackupCatalog catalog([&lister] { return lister.list(); });
   std::unique_ptr<daemon::HttpServer> server;
-  auto http_addr = config.string("http-addr");
+  auto http_addr = config.get(option::kHttpAddr);
   if (http_addr != "off" && !http_addr.empty()) {
     daemon::HttpServerOptions server_options;
-    server_options.health_max_age = config.duration("health-max-age");
+    server_options.health_max_age = config.get(option::kHealthMaxAge);
     server_options.list_backups = [&catalog] { return catalog.current(); };
     CSNAP_ASSIGN_OR_RETURN(server, daemon::HttpServer::start(http_addr, state, server_options));
     log::info("Serving /, /health, /metrics, /v1/status and /v1/backups on http://{}",
@@ -375,26 +370,26 @@ Status run_daemon(const config::Config& config, const ops::BackupOptions& option
 
   std::optional<daemon::ServiceRegistration> registration;
   std::unique_ptr<consul::Client> agent;
-  if (config.boolean("register-service")) {
+  if (config.get(option::kRegisterService)) {
     if (!server) {
       return Error(ErrorKind::invalid_argument,
                    "--register-service needs the HTTP server for its check: set --http-addr");
     }
     CSNAP_ASSIGN_OR_RETURN(agent, connect_consul(config));
-    registration =
-        daemon::make_registration(config.string("service-name"), host, http_addr, server->port());
+    registration = daemon::make_registration(config.get(option::kServiceName), host, http_addr,
+                                             server->port());
     CSNAP_TRY(daemon::register_service(*agent, *registration));
     log::info("Registered service {} (id {}) with a check on {}", registration->name,
               registration->id, registration->check_url);
   }
 
-  log::debug("Backup starting on interval: {}s", config.duration("interval").count());
+  log::debug("Backup starting on interval: {}s", config.get(option::kInterval).count());
   Shutdown shutdown;
   BackupLoop loop(config, options, state, shutdown, std::move(lock), std::move(retention), catalog);
   std::thread worker([&loop] { loop.run(); });
 
   int signal = wait_for_signal(signals);
-  auto grace = config.duration("shutdown-grace");
+  auto grace = config.get(option::kShutdownGrace);
   log::info("Received signal {}, stopping (a backup in flight has {}s to finish)", signal,
             grace.count());
   shutdown.request(grace);

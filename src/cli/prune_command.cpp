@@ -69,10 +69,10 @@ Result<int> prune_command(const config::Config& config, const PruneCommand& comm
   ops::PruneOptions options;
   options.dry_run = command.dry_run;
   options.read_counts =
-      ops::meta_counts_reader(*storage, std::move(encryption), config.string("tmp-dir"));
-  options.confirm_shrink = config.boolean("confirm-shrink");
+      ops::meta_counts_reader(*storage, std::move(encryption), config.get(option::kTmpDir));
+  options.confirm_shrink = config.get(option::kConfirmShrink);
   CSNAP_ASSIGN_OR_RETURN(auto report,
-                         ops::prune(*storage, config.string("upload-prefix"), *policy, options));
+                         ops::prune(*storage, config.get(option::kUploadPrefix), *policy, options));
   std::map<std::string, std::string, std::less<>> failed(report.failures.begin(),
                                                          report.failures.end());
 
