@@ -28,10 +28,10 @@ std::string age_text(std::chrono::seconds age) {
   if (age.count() < 0)
     return "in the future";
   if (age >= days{1})
-    return ops::format_duration(floor<hours>(age));
+    return format_duration(floor<hours>(age));
   if (age >= hours{1})
-    return ops::format_duration(floor<minutes>(age));
-  return ops::format_duration(age);
+    return format_duration(floor<minutes>(age));
+  return format_duration(age);
 }
 
 json policy_json(const ops::RetentionPolicy& policy) {
@@ -146,7 +146,7 @@ Result<int> prune_command(const config::Config& config, const PruneCommand& comm
         why = fmt::format(
             "dated more than {} in the future: not counted (a wrong clock, or "
             "planted); remove it by hand if it is not yours",
-            ops::format_duration(ops::kMaxFutureSkew));
+            format_duration(ops::kMaxFutureSkew));
         break;
     }
     table.add({action, time_text(*decision.time), age_text(decision.age),

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <toml++/toml.h>
 
+#include "util/duration.hpp"
 #include "util/file.hpp"
 #include "util/text.hpp"
 
@@ -44,19 +45,11 @@ std::string describe_source(const OptionSpec& spec, Source source) {
   }
 }
 
-// "24h", "15m" or "90s": a number of seconds in its largest whole unit.
-std::string format_seconds(std::int64_t seconds) {
-  if (seconds != 0 && seconds % 3600 == 0)
-    return fmt::format("{}h", seconds / 3600);
-  if (seconds != 0 && seconds % 60 == 0)
-    return fmt::format("{}m", seconds / 60);
-  return fmt::format("{}s", seconds);
-}
-
-// The range of `spec` in words ("10 to 22", "1 or more", "10s to 24h"); "" when it has none.
+// The range of `spec` in words ("10 to 22", "1 or more", "10s to 1d"); "" when it has none.
 std::string allowed_range(const OptionSpec& spec) {
   auto show = [&](std::int64_t bound) {
-    return spec.type == duration ? format_seconds(bound) : std::to_string(bound);
+    return spec.type == duration ? format_duration(std::chrono::seconds(bound))
+                                 : std::to_string(bound);
   };
   if (spec.min && spec.max)
     return fmt::format("{} to {}", show(*spec.min), show(*spec.max));

@@ -11,6 +11,8 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include "util/duration.hpp"
+
 namespace csnap::config {
 namespace {
 
@@ -175,11 +177,11 @@ TEST(Options, RangesAreEnforcedWithTheSourceNamed) {
   ASSERT_FALSE(short_ttl.ok());
   EXPECT_EQ(short_ttl.error().kind(), ErrorKind::invalid_argument);
   EXPECT_EQ(short_ttl.error().message(),
-            "--lock-ttl 9s: use 10s to 24h (from CONSUL_SNAPSHOT_LOCK_TTL)");
+            "--lock-ttl 9s: use 10s to 1d (from CONSUL_SNAPSHOT_LOCK_TTL)");
 
   auto long_ttl = resolve(input_with({}, {{"lock-ttl", "1d1s"}}));
   ASSERT_FALSE(long_ttl.ok());
-  EXPECT_NE(long_ttl.error().message().find("10s to 24h (from --lock-ttl)"), std::string::npos)
+  EXPECT_NE(long_ttl.error().message().find("10s to 1d (from --lock-ttl)"), std::string::npos)
       << long_ttl.error().message();
 
   auto file = write_temp("csnap-range.toml", "[crypto]\nscrypt_work_factor = 23\n");
@@ -238,7 +240,7 @@ TEST(Options, TheReferenceShowsEachRange) {
     EXPECT_NE(start, std::string::npos) << flag;
     return reference.substr(start, reference.find('\n', start) - start);
   };
-  EXPECT_NE(row_of("lock-ttl").find("(allowed: 10s to 24h)"), std::string::npos);
+  EXPECT_NE(row_of("lock-ttl").find("(allowed: 10s to 1d)"), std::string::npos);
   EXPECT_NE(row_of("scrypt-work-factor").find("(allowed: 10 to 22)"), std::string::npos);
   EXPECT_NE(row_of("keep-monthly").find("(allowed: 1 or more)"), std::string::npos);
   EXPECT_EQ(row_of("interval").find("allowed:"), std::string::npos);
@@ -254,6 +256,14 @@ TEST(Durations, Parse) {
   EXPECT_FALSE(parse_duration("1h30"));
   EXPECT_FALSE(parse_duration("5x"));
   EXPECT_FALSE(parse_duration("-5s"));
+}
+
+// The docs show ranges with util's format_duration; each must read back as the same duration.
+TEST(Durations, ReadBackWhatFormatDurationWrites) {
+  for (std::int64_t seconds : {1, 10, 59, 60, 90, 3600, 5400, 86400, 90061, 604800}) {
+    auto text = format_duration(std::chrono::seconds(seconds));
+    EXPECT_EQ(parse_duration(text), std::chrono::seconds(seconds)) << text;
+  }
 }
 
 TEST(Options, TableIsConsistent) {
