@@ -326,14 +326,12 @@ int run_command(int argc, char** argv) {
 
   log::Level level{};
   log::Format format{};
-  log::parse_level(config->string("log-level"), level);
-  log::parse_format(config->string("log-format"), format);
+  log::parse_level(config->get(config::option::kLogLevel), level);
+  log::parse_format(config->get(config::option::kLogFormat), format);
   log::set_level(level);
   log::set_format(format);
-  for (std::string_view secret : {"consul-token", "consul-http-auth", "crypto-password",
-                                  "aws-secret-access-key", "aws-session-token"}) {
-    log::register_secret(config->secret(secret).reveal());
-  }
+  for (const auto& secret : config->secrets())
+    log::register_secret(secret.reveal());
   log::debug("configuration:\n{}", config->describe());
 
   auto code = command.run(*config);

@@ -22,13 +22,13 @@ Result<ops::BackupOptions> backup_options(const config::Config& config) {
   options.include_kv = kinds.empty() || kinds.contains("kv");
   options.include_acl = kinds.empty() || kinds.contains("acl");
   options.include_queries = kinds.empty() || kinds.contains("query");
-  options.allow_partial = config.boolean("allow-partial");
-  options.kv_prefix = config.string("prefix");
-  options.key_prefix = config.string("upload-prefix");
-  options.hostname = config.string("hostname");
-  options.tmp_dir = config.string("tmp-dir");
-  options.compression = *codec::parse_compression(config.string("compression"));
-  options.last_backup_key = config.string("lastbackup-key");
+  options.allow_partial = config.get(option::kAllowPartial);
+  options.kv_prefix = config.get(option::kPrefix);
+  options.key_prefix = config.get(option::kUploadPrefix);
+  options.hostname = config.get(option::kHostname);
+  options.tmp_dir = config.get(option::kTmpDir);
+  options.compression = *codec::parse_compression(config.get(option::kCompression));
+  options.last_backup_key = config.get(option::kLastbackupKey);
   options.tool_version = tool_version;
   return options;
 }

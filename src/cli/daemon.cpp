@@ -44,17 +44,17 @@ struct DaemonSettings {
 
 DaemonSettings read_daemon_settings(const config::Config& config) {
   DaemonSettings settings;
-  settings.scheduler.interval = config.duration("interval");
-  settings.scheduler.lock_key = config.string("lock-key");
-  settings.lock = config.boolean("lock");
-  settings.lock_ttl = config.duration("lock-ttl");
-  settings.lock_delay = config.duration("lock-delay");
-  settings.http_addr = config.string("http-addr");
-  settings.health_max_age = config.duration("health-max-age");
-  settings.register_service = config.boolean("register-service");
-  settings.service_name = config.string("service-name");
-  settings.confirm_shrink = config.boolean("confirm-shrink");
-  settings.shutdown_grace = config.duration("shutdown-grace");
+  settings.scheduler.interval = config.get(option::kInterval);
+  settings.scheduler.lock_key = config.get(option::kLockKey);
+  settings.lock = config.get(option::kLock);
+  settings.lock_ttl = config.get(option::kLockTtl);
+  settings.lock_delay = config.get(option::kLockDelay);
+  settings.http_addr = config.get(option::kHttpAddr);
+  settings.health_max_age = config.get(option::kHealthMaxAge);
+  settings.register_service = config.get(option::kRegisterService);
+  settings.service_name = config.get(option::kServiceName);
+  settings.confirm_shrink = config.get(option::kConfirmShrink);
+  settings.shutdown_grace = config.get(option::kShutdownGrace);
   return settings;
 }
 
@@ -173,13 +173,7 @@ Result<std::unique_ptr<daemon::LeaderLock>> make_lock(const config::Config& conf
                                                       daemon::State& state) {
   if (!settings.lock)
     return std::unique_ptr<daemon::LeaderLock>();
-  auto ttl = settings.lock_ttl;
-  if (ttl < std::chrono::seconds(10) || ttl > std::chrono::hours(24)) {
-    return Error(ErrorKind::invalid_argument,
-                 fmt::format("lock-ttl: {}s is outside Consul's range for a session TTL (10s to "
-                             "24h)",
-                             ttl.count()));
-  }
+  auto ttl = settings.lock_ttl;  // the table holds it to Consul's range, 10s to 24h
   CSNAP_ASSIGN_OR_RETURN(auto consul, connect_consul_for_lock(config, ttl));
   CSNAP_ASSIGN_OR_RETURN(auto renewer, connect_consul_for_lock(config, ttl));
   daemon::LeaderLockOptions options;

@@ -28,10 +28,10 @@ std::string age_text(std::chrono::seconds age) {
   if (age.count() < 0)
     return "in the future";
   if (age >= days{1})
-    return ops::format_duration(floor<hours>(age));
+    return format_duration(floor<hours>(age));
   if (age >= hours{1})
-    return ops::format_duration(floor<minutes>(age));
-  return ops::format_duration(age);
+    return format_duration(floor<minutes>(age));
+  return format_duration(age);
 }
 
 json policy_json(const ops::RetentionPolicy& policy) {
@@ -69,10 +69,10 @@ Result<int> prune_command(const config::Config& config, const PruneCommand& comm
   ops::PruneOptions options;
   options.dry_run = command.dry_run;
   options.read_counts =
-      ops::meta_counts_reader(*storage, std::move(encryption), config.string("tmp-dir"));
-  options.confirm_shrink = config.boolean("confirm-shrink");
+      ops::meta_counts_reader(*storage, std::move(encryption), config.get(option::kTmpDir));
+  options.confirm_shrink = config.get(option::kConfirmShrink);
   CSNAP_ASSIGN_OR_RETURN(auto report,
-                         ops::prune(*storage, config.string("upload-prefix"), *policy, options));
+                         ops::prune(*storage, config.get(option::kUploadPrefix), *policy, options));
   std::map<std::string, std::string, std::less<>> failed(report.failures.begin(),
                                                          report.failures.end());
 
@@ -146,7 +146,7 @@ Result<int> prune_command(const config::Config& config, const PruneCommand& comm
         why = fmt::format(
             "dated more than {} in the future: not counted (a wrong clock, or "
             "planted); remove it by hand if it is not yours",
-            ops::format_duration(ops::kMaxFutureSkew));
+            format_duration(ops::kMaxFutureSkew));
         break;
     }
     table.add({action, time_text(*decision.time), age_text(decision.age),

@@ -93,7 +93,7 @@ Status inspect_command(const config::Config& config, const ReportCommand& comman
     CSNAP_ASSIGN_OR_RETURN(backup, locate_backup(config, command.backup));
   }
   CSNAP_ASSIGN_OR_RETURN(auto verified,
-                         ops::verify_backup(backup, config.string("tmp-dir"), encryption));
+                         ops::verify_backup(backup, config.get(option::kTmpDir), encryption));
   const auto& preview = verified.preview;
   const auto& meta = preview.meta;
   if (command.json) {
@@ -148,7 +148,7 @@ Status list_command(const config::Config& config, const ReportCommand& command) 
   CSNAP_ASSIGN_OR_RETURN(auto encryption, encryption_settings(config));
   encryption.allow_unencrypted = true;  // list only reads meta.json; restore and diff refuse
   const bool have_key = encryption.passphrase || !encryption.identities.empty();
-  std::string prefix = config.string("upload-prefix");
+  std::string prefix = config.get(option::kUploadPrefix);
   if (!prefix.empty() && !prefix.ends_with('/'))
     prefix += '/';
   CSNAP_ASSIGN_OR_RETURN(auto objects, storage->list(prefix));
@@ -171,8 +171,8 @@ Status list_command(const config::Config& config, const ReportCommand& command) 
       if (!entry.encryption.empty() && !have_key)
         return {};
       CSNAP_ASSIGN_OR_RETURN(auto source, storage->get(entry.object.key));
-      CSNAP_ASSIGN_OR_RETURN(auto plaintext, ops::PlaintextSource::open(*source, encryption,
-                                                                        config.string("tmp-dir")));
+      CSNAP_ASSIGN_OR_RETURN(auto plaintext, ops::PlaintextSource::open(
+                                                 *source, encryption, config.get(option::kTmpDir)));
       CSNAP_ASSIGN_OR_RETURN(entry.meta, archive::BackupReader::read_meta(*plaintext));
       return {};
     };

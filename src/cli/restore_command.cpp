@@ -19,10 +19,10 @@ namespace fs = std::filesystem;
 
 // LOCAL_BACKUP_FILE names a file inside LOCAL_DIR, as a key or as a path under the directory.
 Result<std::string> local_backup_key(const config::Config& config) {
-  std::string file = config.string("local-backup-file");
+  std::string file = config.get(option::kLocalBackupFile);
   fs::path path(file);
   if (path.is_absolute()) {
-    auto root = fs::weakly_canonical(config.string("local-dir"));
+    auto root = fs::weakly_canonical(config.get(option::kLocalDir));
     auto relative = fs::weakly_canonical(path).lexically_relative(root);
     if (relative.empty() || *relative.begin() == "..") {
       return Error(
@@ -123,7 +123,7 @@ Error failure_of(const ops::RestoreReport& report) {
 
 Result<ops::LocatedBackup> locate_backup(const config::Config& config, std::string spec) {
   if (spec.empty()) {
-    if (!config.is_set("local-backup-file")) {
+    if (!config.is_set(option::kLocalBackupFile)) {
       return Error(ErrorKind::invalid_argument,
                    "name the backup: a key in the storage, 'latest', or a file path (or set "
                    "LOCAL_BACKUP_FILE)");
@@ -133,7 +133,7 @@ Result<ops::LocatedBackup> locate_backup(const config::Config& config, std::stri
   CSNAP_ASSIGN_OR_RETURN(auto storage, open_storage(config));
   CSNAP_ASSIGN_OR_RETURN(auto encryption, encryption_settings(config));
   CSNAP_ASSIGN_OR_RETURN(
-      auto located, ops::locate_backup(*storage, config.string("upload-prefix"), spec,
+      auto located, ops::locate_backup(*storage, config.get(option::kUploadPrefix), spec,
                                        {.skip_unencrypted = encryption.refuses_unencrypted()}));
   // The source may read from the backend (S3): it keeps the backend alive.
   located.storage = std::move(storage);
@@ -142,20 +142,20 @@ Result<ops::LocatedBackup> locate_backup(const config::Config& config, std::stri
 
 Result<ops::RestoreOptions> restore_options(const config::Config& config) {
   ops::RestoreOptions options;
-  options.tmp_dir = config.string("tmp-dir");
-  options.kv.prefix = config.string("prefix");
-  options.kv.replace = config.string("mode") == "replace";
-  if (config.is_set("transform")) {
-    CSNAP_ASSIGN_OR_RETURN(auto transform, ops::parse_transform(config.string("transform")));
+  options.tmp_dir = config.get(option::kTmpDir);
+  options.kv.prefix = config.get(option::kPrefix);
+  options.kv.replace = config.get(option::kMode) == "replace";
+  if (config.is_set(option::kTransform)) {
+    CSNAP_ASSIGN_OR_RETURN(auto transform, ops::parse_transform(config.get(option::kTransform)));
     options.kv.transform_from = std::move(transform.first);
     options.kv.transform_to = std::move(transform.second);
   }
   // The daemon's own keys: a restore never writes or deletes them.
   options.kv.protected_keys = {
-      {config.string("lock-key"), "the daemon's leader lock (--lock-key); a restore leaves it"},
-      {config.string("lastbackup-key"),
+      {config.get(option::kLockKey), "the daemon's leader lock (--lock-key); a restore leaves it"},
+      {config.get(option::kLastbackupKey),
        "the daemon's last backup time (--lastbackup-key); a restore leaves it"}};
-  options.force = config.boolean("force");
+  options.force = config.get(option::kForce);
   CSNAP_ASSIGN_OR_RETURN(options.only, selected_kinds(config));
   CSNAP_ASSIGN_OR_RETURN(options.encryption, encryption_settings(config));
   return options;
@@ -182,7 +182,7 @@ Status restore_command(const config::Config& config, const RestoreCommand& comma
   fmt::print("{}{}", plan_table(preview), notes_text("skip", preview.kv.skipped));
   std::fflush(stdout);
 
-  if (config.boolean("dry-run")) {
+  if (config.get(option::kDryRun)) {
     log::info("Dry run: {} keys ({} bytes) verified in {}; nothing was written", preview.kv_entries,
               preview.kv_bytes, backup.name);
     return {};
@@ -196,7 +196,7 @@ Status restore_command(const config::Config& config, const RestoreCommand& comma
     return {};
   }
   CSNAP_ASSIGN_OR_RETURN(bool confirmed,
-                         confirm_on_terminal(preview, consul->address(), config.boolean("yes")));
+                         confirm_on_terminal(preview, consul->address(), config.get(option::kYes)));
   if (!confirmed)
     return Error(ErrorKind::cancelled, "restore cancelled; nothing was written");
 

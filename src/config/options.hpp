@@ -1,60 +1,160 @@
 #pragma once
-// The one table of options. Each option has a flag, an environment variable and a config-file
-// key; a value comes from the first of those that is set (flag > env > file), else the default.
-// `--help`, the docs and the validation all come from this table.
+// Options as the commands read them. A value comes from the first of the flag, the environment
+// variable and the config-file key that is set (flag > env > file), else the default; it is
+// checked against the table (type, choices, range) when the configuration is loaded, so reading
+// it cannot fail. Each option is read through its typed constant below (`option::kLockTtl`): a
+// misspelt constant, or a constant whose name or type disagrees with the table, does not compile.
 
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <iterator>
 #include <map>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
+#include "config/option_table.hpp"
 #include "util/result.hpp"
 #include "util/secret.hpp"
 
 namespace csnap::config {
 
-enum class OptionType { string, path, integer, boolean, duration, choice, secret };
+namespace detail {
 
-// Which commands take an option.
-enum Scope : unsigned {
-  scope_global = 1u << 0,  // every command
-  scope_backup = 1u << 1,
-  scope_restore = 1u << 2,
-  scope_storage = 1u << 3,  // every command that reads or writes backups
-  scope_prune = 1u << 4,    // retention: backup (after each success) and prune
+// Not constexpr: reaching either while a constant `Option` is made stops the compilation, and
+// the compiler's message names the function.
+void no_option_of_this_name_in_the_table();
+void option_read_as_another_type_than_the_table_says();
+
+// Whether an option of `type` is read as a `T`.
+template <typename T>
+consteval bool reads_as(OptionType type) {
+  if constexpr (std::is_same_v<T, std::string>) {
+    return type == OptionType::string || type == OptionType::path || type == OptionType::choice;
+  } else if constexpr (std::is_same_v<T, std::int64_t>) {
+    return type == OptionType::integer;
+  } else if constexpr (std::is_same_v<T, bool>) {
+    return type == OptionType::boolean;
+  } else if constexpr (std::is_same_v<T, std::chrono::seconds>) {
+    return type == OptionType::duration;
+  } else if constexpr (std::is_same_v<T, Secret>) {
+    return type == OptionType::secret;
+  } else {
+    return false;
+  }
+}
+
+template <typename T>
+consteval std::size_t table_index(std::string_view name) {
+  for (std::size_t index = 0; index < std::size(kOptionTable); ++index) {
+    if (kOptionTable[index].name == name) {
+      if (!reads_as<T>(kOptionTable[index].type))
+        option_read_as_another_type_than_the_table_says();
+      return index;
+    }
+  }
+  no_option_of_this_name_in_the_table();
+  return 0;
+}
+
+}  // namespace detail
+
+// An option of the table read as a `T`: std::string (string, path, choice), std::int64_t,
+// bool, std::chrono::seconds or Secret. Made only at compile time, from a name of the table.
+template <typename T>
+class Option {
+ public:
+  consteval explicit Option(std::string_view name) : index_(detail::table_index<T>(name)) {}
+
+  constexpr const OptionSpec& spec() const { return kOptionTable[index_]; }
+  constexpr std::string_view name() const { return spec().name; }
+  constexpr std::size_t index() const { return index_; }
+
+ private:
+  std::size_t index_;
 };
 
-struct OptionSpec {
-  std::string_view name;      // canonical name, also the flag: --<name>
-  std::string_view env;       // environment variable, "" for none
-  std::string_view file_key;  // dotted key in the config file
-  OptionType type;
-  std::string_view default_value;  // "" for none
-  std::string_view help;
-  unsigned scope = scope_global;
-  std::string_view choices = "";  // for OptionType::choice: "a|b|c"
-  // Secrets are never taken from the command line (argv is visible to every user of the
-  // machine): only from the environment, the config file, or a `*-file` option.
-  bool flag_allowed = true;
-  // Set for options the original tool had that this build does not implement yet: setting one
-  // is an error rather than silently ignored.
-  std::string_view unsupported = "";
-  // The flag may be given several times; the values are joined with newlines.
-  bool repeatable = false;
-};
+// One constant for each row of the table, named after its flag.
+namespace option {
+inline constexpr Option<std::string> kConfig{"config"};
+inline constexpr Option<std::string> kLogLevel{"log-level"};
+inline constexpr Option<std::string> kLogFormat{"log-format"};
+inline constexpr Option<std::string> kConsulAddr{"consul-addr"};
+inline constexpr Option<Secret> kConsulToken{"consul-token"};
+inline constexpr Option<std::string> kConsulTokenFile{"consul-token-file"};
+inline constexpr Option<Secret> kConsulHttpAuth{"consul-http-auth"};
+inline constexpr Option<bool> kConsulSsl{"consul-ssl"};
+inline constexpr Option<bool> kConsulSslVerify{"consul-ssl-verify"};
+inline constexpr Option<std::string> kConsulCacert{"consul-cacert"};
+inline constexpr Option<std::string> kConsulCapath{"consul-capath"};
+inline constexpr Option<std::string> kConsulClientCert{"consul-client-cert"};
+inline constexpr Option<std::string> kConsulClientKey{"consul-client-key"};
+inline constexpr Option<std::string> kConsulTlsServerName{"consul-tls-server-name"};
+inline constexpr Option<std::chrono::seconds> kConsulTimeout{"consul-timeout"};
+inline constexpr Option<std::string> kLocalDir{"local-dir"};
+inline constexpr Option<std::string> kLocalBackupFile{"local-backup-file"};
+inline constexpr Option<std::string> kUploadPrefix{"upload-prefix"};
+inline constexpr Option<std::string> kTmpDir{"tmp-dir"};
+inline constexpr Option<std::string> kCompression{"compression"};
+inline constexpr Option<std::string> kHostname{"hostname"};
+inline constexpr Option<std::chrono::seconds> kInterval{"interval"};
+inline constexpr Option<bool> kLock{"lock"};
+inline constexpr Option<std::string> kLockKey{"lock-key"};
+inline constexpr Option<std::chrono::seconds> kLockTtl{"lock-ttl"};
+inline constexpr Option<std::chrono::seconds> kLockDelay{"lock-delay"};
+inline constexpr Option<std::string> kLastbackupKey{"lastbackup-key"};
+inline constexpr Option<std::string> kHttpAddr{"http-addr"};
+inline constexpr Option<std::chrono::seconds> kHealthMaxAge{"health-max-age"};
+inline constexpr Option<bool> kRegisterService{"register-service"};
+inline constexpr Option<std::string> kServiceName{"service-name"};
+inline constexpr Option<std::chrono::seconds> kShutdownGrace{"shutdown-grace"};
+inline constexpr Option<std::int64_t> kKeepLast{"keep-last"};
+inline constexpr Option<std::chrono::seconds> kKeepWithin{"keep-within"};
+inline constexpr Option<std::int64_t> kKeepHourly{"keep-hourly"};
+inline constexpr Option<std::int64_t> kKeepDaily{"keep-daily"};
+inline constexpr Option<std::int64_t> kKeepWeekly{"keep-weekly"};
+inline constexpr Option<std::int64_t> kKeepMonthly{"keep-monthly"};
+inline constexpr Option<bool> kConfirmShrink{"confirm-shrink"};
+inline constexpr Option<bool> kDryRun{"dry-run"};
+inline constexpr Option<bool> kYes{"yes"};
+inline constexpr Option<std::string> kOnly{"only"};
+inline constexpr Option<std::string> kPrefix{"prefix"};
+inline constexpr Option<std::string> kTransform{"transform"};
+inline constexpr Option<std::string> kMode{"mode"};
+inline constexpr Option<bool> kForce{"force"};
+inline constexpr Option<bool> kAllowPartial{"allow-partial"};
+inline constexpr Option<std::string> kStorage{"storage"};
+inline constexpr Option<std::string> kS3Bucket{"s3-bucket"};
+inline constexpr Option<std::string> kS3Region{"s3-region"};
+inline constexpr Option<std::string> kS3Endpoint{"s3-endpoint"};
+inline constexpr Option<std::string> kS3Sse{"s3-sse"};
+inline constexpr Option<std::string> kS3SseKmsKeyId{"s3-sse-kms-key-id"};
+inline constexpr Option<std::chrono::seconds> kStorageTimeout{"storage-timeout"};
+inline constexpr Option<std::string> kAwsAccessKeyId{"aws-access-key-id"};
+inline constexpr Option<Secret> kAwsSecretAccessKey{"aws-secret-access-key"};
+inline constexpr Option<Secret> kAwsSessionToken{"aws-session-token"};
+inline constexpr Option<std::string> kAwsProfile{"aws-profile"};
+inline constexpr Option<std::string> kGcsBucket{"gcs-bucket"};
+inline constexpr Option<Secret> kCryptoPassword{"crypto-password"};
+inline constexpr Option<std::string> kPassphraseFile{"passphrase-file"};
+inline constexpr Option<std::string> kEncryptTo{"encrypt-to"};
+inline constexpr Option<std::string> kEncryptToFile{"encrypt-to-file"};
+inline constexpr Option<std::string> kIdentityFile{"identity-file"};
+inline constexpr Option<bool> kAllowUnencrypted{"allow-unencrypted"};
+inline constexpr Option<std::int64_t> kScryptWorkFactor{"scrypt-work-factor"};
+inline constexpr Option<std::int64_t> kMaxWorkFactor{"max-work-factor"};
+}  // namespace option
 
 std::span<const OptionSpec> option_table();
-const OptionSpec* find_option(std::string_view name);
 
 enum class Source { none, default_value, file, env, flag };
 std::string_view to_string(Source source);
 
-// Resolved options. Values are validated when resolved, so the getters cannot fail.
+// Resolved options, validated when resolved, so the getters cannot fail.
 class Config {
  public:
   struct Value {
@@ -62,22 +162,32 @@ class Config {
     Source source = Source::none;
   };
 
-  bool is_set(std::string_view name) const;  // set by flag, env or file (not default)
-  Source source(std::string_view name) const;
-  std::string string(std::string_view name) const;
-  std::int64_t integer(std::string_view name) const;
-  bool boolean(std::string_view name) const;
-  std::chrono::seconds duration(std::string_view name) const;
-  Secret secret(std::string_view name) const;
+  std::string get(Option<std::string> option) const;
+  std::int64_t get(Option<std::int64_t> option) const;
+  bool get(Option<bool> option) const;
+  std::chrono::seconds get(Option<std::chrono::seconds> option) const;
+  Secret get(Option<Secret> option) const;
 
+  // Set by flag, env or file (not by default).
+  template <typename T>
+  bool is_set(Option<T> option) const {
+    auto from = value_of(option.index()).source;
+    return from != Source::none && from != Source::default_value;
+  }
+  template <typename T>
+  Source source(Option<T> option) const {
+    return value_of(option.index()).source;
+  }
+
+  // The values of every secret option that has one, for the log's scrubber.
+  std::vector<Secret> secrets() const;
   // One line per option that has a value: `name = value (source)`, secrets as **redacted**.
   std::string describe() const;
 
-  void set(std::string_view name, Value value) { values_[std::string(name)] = std::move(value); }
-
  private:
-  const Value* find(std::string_view name) const;
-  std::map<std::string, Value, std::less<>> values_;
+  friend struct ConfigBuilder;
+  const Value& value_of(std::size_t index) const { return values_[index]; }
+  std::vector<Value> values_ = std::vector<Value>(std::size(kOptionTable));
 };
 
 struct ResolveInput {
@@ -87,18 +197,13 @@ struct ResolveInput {
   unsigned scope = scope_global;
 };
 
-// Merges flags, environment, config file and defaults, and validates every value. An error
-// names the option and where its value came from.
+// Merges flags, environment, config file and defaults, and checks every value against the
+// table: its type, choices and range. An error names the option, where its value came from
+// (the flag, the variable or the config-file key) and what is allowed.
 Result<Config> resolve(const ResolveInput& input);
 
 // Parses "90s", "15m", "1h30m", "2d", or a bare number of seconds.
 std::optional<std::chrono::seconds> parse_duration(std::string_view text);
-// Parses true/false/1/0/yes/no/on/off (any case).
-std::optional<bool> parse_bool(std::string_view text);
-
-}  // namespace csnap::config
-
-namespace csnap::config {
 
 // The option table as a Markdown table, for docs/configuration.md (a test keeps them equal).
 std::string reference_markdown();

@@ -217,6 +217,8 @@ Result<std::unique_ptr<Client>> Client::create(const Settings& settings) {
           ErrorKind::invalid_argument,
           fmt::format("CONSUL_HTTP_TOKEN_FILE {}: the file is empty", settings.token_file));
     }
+    // Like the token from the environment (cli/app.cpp): no later log line shows it.
+    log::register_secret(resolved.token.reveal());
   }
 
   if (!settings.ssl_verify)

@@ -83,21 +83,6 @@ std::string_view to_string(RetentionAction action) {
   return "?";
 }
 
-std::string format_duration(std::chrono::seconds duration) {
-  if (duration.count() == 0)
-    return "0s";
-  std::string out = duration.count() < 0 ? "-" : "";
-  auto left = duration.count() < 0 ? -duration.count() : duration.count();
-  for (auto [unit, suffix] :
-       {std::pair<std::int64_t, char>{86400, 'd'}, {3600, 'h'}, {60, 'm'}, {1, 's'}}) {
-    if (left >= unit) {
-      out += fmt::format("{}{}", left / unit, suffix);
-      left %= unit;
-    }
-  }
-  return out;
-}
-
 bool RetentionPolicy::empty() const {
   return !keep_last && !keep_within && !keep_hourly && !keep_daily && !keep_weekly && !keep_monthly;
 }

@@ -15,6 +15,7 @@
 
 #include "ops/encryption.hpp"
 #include "storage/backend.hpp"
+#include "util/duration.hpp"  // format_duration, for the reasons and descriptions here
 #include "util/result.hpp"
 
 namespace csnap::ops {
@@ -62,9 +63,6 @@ struct RetentionPolicy {
   std::vector<RetentionDecision> select(std::span<const storage::ObjectInfo> objects,
                                         std::chrono::system_clock::time_point now) const;
 };
-
-// "7d", "36h", "1h30m", "45s".
-std::string format_duration(std::chrono::seconds duration);
 
 // meta.json's entry counts of a backup: kind ("kv", "acl-policies", ...) -> entries.
 using EntryCounts = std::map<std::string, std::uint64_t>;

@@ -18,12 +18,6 @@ Error nothing_found(std::string message) {
   return Error(ErrorKind::not_found, std::move(message));
 }
 
-// Tells the logger about secret values, a second line of defence behind the Secret type.
-void register_secrets(const AwsCredentials& credentials) {
-  log::register_secret(credentials.secret_access_key.reveal());
-  log::register_secret(credentials.session_token.reveal());
-}
-
 std::string value_or_empty(const std::optional<std::string>& value) {
   return value.value_or(std::string());
 }
@@ -73,6 +67,20 @@ EnvironmentLookup process_environment() {
       return std::nullopt;
     return std::string(value);
   };
+}
+
+std::optional<std::string> first_set(const EnvironmentLookup& environment,
+                                     std::initializer_list<std::string_view> names) {
+  for (auto name : names) {
+    if (auto value = environment(name))
+      return value;
+  }
+  return std::nullopt;
+}
+
+void register_secrets(const AwsCredentials& credentials) {
+  log::register_secret(credentials.secret_access_key.reveal());
+  log::register_secret(credentials.session_token.reveal());
 }
 
 StaticCredentialsProvider::StaticCredentialsProvider(AwsCredentials credentials)

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <functional>
+#include <initializer_list>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -31,6 +32,14 @@ struct AwsCredentials {
 // Looks up an environment variable; empty values count as unset. Tests pass their own.
 using EnvironmentLookup = std::function<std::optional<std::string>(std::string_view name)>;
 EnvironmentLookup process_environment();
+// The value of the first of `names` that is set in `environment`, e.g. AWS_REGION before
+// AWS_DEFAULT_REGION.
+std::optional<std::string> first_set(const EnvironmentLookup& environment,
+                                     std::initializer_list<std::string_view> names);
+
+// Tells the log's scrubber about the secret key and session token of `credentials`: a second
+// line of defence behind the Secret type.
+void register_secrets(const AwsCredentials& credentials);
 
 class CredentialsProvider {
  public:

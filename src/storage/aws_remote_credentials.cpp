@@ -37,15 +37,6 @@ ErrorKind failure_kind(long status) {
   return kind == ErrorKind::not_found ? ErrorKind::unavailable : kind;
 }
 
-std::optional<std::string> first_set(const EnvironmentLookup& environment,
-                                     std::initializer_list<std::string_view> names) {
-  for (auto name : names) {
-    if (auto value = environment(name))
-      return value;
-  }
-  return std::nullopt;
-}
-
 // A URL taken apart: "http://host:port" and the rest ("/path?query", at least "/").
 struct UrlParts {
   std::string scheme;
@@ -130,11 +121,6 @@ std::optional<std::chrono::system_clock::time_point> to_time_point(std::int64_t 
 
 std::string text_of(const pugi::xml_node& node, const char* child) {
   return std::string(trim(node.child(child).text().as_string()));
-}
-
-void register_secrets(const AwsCredentials& credentials) {
-  log::register_secret(credentials.secret_access_key.reveal());
-  log::register_secret(credentials.session_token.reveal());
 }
 
 std::string without(std::string text, const std::string& secret) {

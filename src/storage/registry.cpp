@@ -43,12 +43,9 @@ Result<std::string> percent_decode(std::string_view text) {
   return out;
 }
 
-Result<bool> parse_bool(std::string_view name, std::string_view value) {
-  auto lower = to_lower(value);
-  if (lower == "true" || lower == "1" || lower == "yes")
-    return true;
-  if (lower == "false" || lower == "0" || lower == "no")
-    return false;
+Result<bool> parse_url_bool(std::string_view name, std::string_view value) {
+  if (auto parsed = parse_bool(value))
+    return *parsed;
   return bad(fmt::format("storage URL parameter {} must be true or false, not '{}'", name, value));
 }
 
@@ -73,29 +70,22 @@ Result<S3Encryption> parse_sse(std::string_view value, std::string_view kms_key_
   return bad(fmt::format("CONSUL_SNAPSHOT_S3_SSE must be AES256 or aws:kms, not '{}'", value));
 }
 
-std::string first_of(const EnvironmentLookup& environment,
-                     std::initializer_list<std::string_view> names) {
-  for (auto name : names) {
-    if (auto value = environment(name))
-      return *value;
-  }
-  return {};
-}
-
 Result<std::unique_ptr<Backend>> open_s3(const StorageSettings& settings,
                                          const OpenOptions& options) {
   S3Options s3;
   s3.bucket = settings.s3_bucket;
   s3.root = settings.s3_prefix;
-  s3.endpoint = settings.s3_endpoint.empty()
-                    ? first_of(options.environment, {"AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"})
-                    : settings.s3_endpoint;
+  s3.endpoint =
+      settings.s3_endpoint.empty()
+          ? first_set(options.environment, {"AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"}).value_or("")
+          : settings.s3_endpoint;
   auto profile = ProfileOptions::from_environment(options.environment);
   if (!settings.aws_profile.empty())
     profile.profile = settings.aws_profile;
-  s3.region = settings.s3_region.empty()
-                  ? first_of(options.environment, {"AWS_REGION", "AWS_DEFAULT_REGION"})
-                  : settings.s3_region;
+  s3.region =
+      settings.s3_region.empty()
+          ? first_set(options.environment, {"AWS_REGION", "AWS_DEFAULT_REGION"}).value_or("")
+          : settings.s3_region;
   if (s3.region.empty())
     s3.region = profile_region(profile).value_or("us-east-1");
   CSNAP_ASSIGN_OR_RETURN(s3.sse, parse_sse(settings.s3_sse, settings.s3_sse_kms_key_id));
@@ -187,7 +177,7 @@ Result<StorageSettings> apply_storage_url(std::string_view url, StorageSettings 
     } else if (name == "sse_kms_key_id" || name == "kms_key_id") {
       base.s3_sse_kms_key_id = value;
     } else if (name == "path_style" || name == "force_path_style") {
-      CSNAP_ASSIGN_OR_RETURN(base.s3_force_path_style, parse_bool(name, value));
+      CSNAP_ASSIGN_OR_RETURN(base.s3_force_path_style, parse_url_bool(name, value));
     } else {
       return bad(fmt::format(
           "unknown storage URL parameter '{}' (known: region, endpoint, sse, sse_kms_key_id, "

@@ -21,4 +21,13 @@ std::string to_lower(std::string_view text) {
   return out;
 }
 
+std::optional<bool> parse_bool(std::string_view text) {
+  auto word = to_lower(text);
+  if (word == "true" || word == "1" || word == "yes" || word == "on")
+    return true;
+  if (word == "false" || word == "0" || word == "no" || word == "off")
+    return false;
+  return std::nullopt;
+}
+
 }  // namespace csnap

@@ -1,6 +1,7 @@
 #pragma once
 // Small string helpers shared by every layer.
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -10,5 +11,8 @@ namespace csnap {
 std::string_view trim(std::string_view text);
 // `text` with ASCII letters in lower case.
 std::string to_lower(std::string_view text);
+// The one reading of a yes/no word, for options and URL parameters alike: true, 1, yes, on /
+// false, 0, no, off, in any case; nothing for any other text (an empty one included).
+std::optional<bool> parse_bool(std::string_view text);
 
 }  // namespace csnap

@@ -5,8 +5,13 @@
 #include <fstream>
 #include <map>
 #include <set>
+#include <utility>
+#include <vector>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
+
+#include "util/duration.hpp"
 
 namespace csnap::config {
 namespace {
@@ -34,12 +39,12 @@ std::string write_temp(const std::string& name, const std::string& text) {
 TEST(Options, DefaultsApply) {
   auto config = resolve(input_with({}));
   ASSERT_TRUE(config.ok()) << config.error().message();
-  EXPECT_EQ(config->string("consul-addr"), "127.0.0.1:8500");
-  EXPECT_EQ(config->string("local-dir"), "./consul-snapshots");
-  EXPECT_EQ(config->string("upload-prefix"), "backups");
-  EXPECT_EQ(config->duration("interval").count(), 60);
-  EXPECT_FALSE(config->is_set("consul-addr"));
-  EXPECT_EQ(config->source("consul-addr"), Source::default_value);
+  EXPECT_EQ(config->get(option::kConsulAddr), "127.0.0.1:8500");
+  EXPECT_EQ(config->get(option::kLocalDir), "./consul-snapshots");
+  EXPECT_EQ(config->get(option::kUploadPrefix), "backups");
+  EXPECT_EQ(config->get(option::kInterval).count(), 60);
+  EXPECT_FALSE(config->is_set(option::kConsulAddr));
+  EXPECT_EQ(config->source(option::kConsulAddr), Source::default_value);
 }
 
 TEST(Options, FlagBeatsEnvBeatsFileBeatsDefault) {
@@ -51,12 +56,12 @@ TEST(Options, FlagBeatsEnvBeatsFileBeatsDefault) {
   input.config_file = file;
   auto config = resolve(input);
   ASSERT_TRUE(config.ok()) << config.error().message();
-  EXPECT_EQ(config->string("consul-addr"), "flag:3");
-  EXPECT_EQ(config->source("consul-addr"), Source::flag);
-  EXPECT_EQ(config->string("local-dir"), "/from/env");
-  EXPECT_EQ(config->source("local-dir"), Source::env);
-  EXPECT_EQ(config->string("upload-prefix"), "file-prefix");
-  EXPECT_EQ(config->source("upload-prefix"), Source::file);
+  EXPECT_EQ(config->get(option::kConsulAddr), "flag:3");
+  EXPECT_EQ(config->source(option::kConsulAddr), Source::flag);
+  EXPECT_EQ(config->get(option::kLocalDir), "/from/env");
+  EXPECT_EQ(config->source(option::kLocalDir), Source::env);
+  EXPECT_EQ(config->get(option::kUploadPrefix), "file-prefix");
+  EXPECT_EQ(config->source(option::kUploadPrefix), Source::file);
   std::filesystem::remove(file);
 }
 
@@ -67,8 +72,8 @@ TEST(Options, JsonConfigFile) {
   input.config_file = file;
   auto config = resolve(input);
   ASSERT_TRUE(config.ok()) << config.error().message();
-  EXPECT_TRUE(config->boolean("consul-ssl"));
-  EXPECT_EQ(config->duration("interval").count(), 900);
+  EXPECT_TRUE(config->get(option::kConsulSsl));
+  EXPECT_EQ(config->get(option::kInterval).count(), 900);
   std::filesystem::remove(file);
 }
 
@@ -106,7 +111,7 @@ TEST(Options, SecretsAreRefusedOnTheCommandLineAndRedacted) {
 
   auto config = resolve(input_with({{"CONSUL_HTTP_TOKEN", "abc-123-secret"}}));
   ASSERT_TRUE(config.ok());
-  EXPECT_EQ(config->secret("consul-token").reveal(), "abc-123-secret");
+  EXPECT_EQ(config->get(option::kConsulToken).reveal(), "abc-123-secret");
   auto described = config->describe();
   EXPECT_EQ(described.find("abc-123-secret"), std::string::npos);
   EXPECT_NE(described.find("consul-token = **redacted** (environment)"), std::string::npos);
@@ -124,7 +129,121 @@ TEST(Options, UnimplementedOriginalVariablesAreRefused) {
 TEST(Options, EmptyEnvironmentValueMeansUnset) {
   auto config = resolve(input_with({{"CONSUL_HTTP_ADDR", ""}}));
   ASSERT_TRUE(config.ok());
-  EXPECT_EQ(config->string("consul-addr"), "127.0.0.1:8500");
+  EXPECT_EQ(config->get(option::kConsulAddr), "127.0.0.1:8500");
+}
+
+TEST(Options, TypedDefaultsComeFromTheTable) {
+  auto config = resolve(input_with({}));
+  ASSERT_TRUE(config.ok()) << config.error().message();
+  EXPECT_EQ(config->get(option::kLockTtl), std::chrono::seconds(15));
+  EXPECT_EQ(config->get(option::kStorageTimeout), std::chrono::minutes(5));
+  EXPECT_EQ(config->get(option::kScryptWorkFactor), 18);
+  EXPECT_EQ(config->get(option::kMaxWorkFactor), 20);
+  EXPECT_TRUE(config->get(option::kLock));
+  EXPECT_TRUE(config->get(option::kConsulSslVerify));
+  EXPECT_FALSE(config->get(option::kForce));
+  EXPECT_EQ(config->get(option::kMode), "merge");
+  EXPECT_EQ(config->get(option::kConsulToken).reveal(), "");
+  EXPECT_FALSE(config->is_set(option::kKeepLast));
+  EXPECT_EQ(config->source(option::kKeepLast), Source::none);
+  EXPECT_EQ(config->get(option::kKeepLast), 0);
+}
+
+TEST(Options, TypedValuesFromEachSource) {
+  auto file =
+      write_temp("csnap-typed.toml", "[daemon]\nlock_ttl = \"2m\"\n[retention]\nkeep_daily = 7\n");
+  auto input =
+      input_with({{"CONSUL_SNAPSHOT_SCRYPT_WORK_FACTOR", "12"}, {"CONSUL_SNAPSHOT_LOCK", "off"}},
+                 {{"keep-last", "3"}});
+  input.config_file = file;
+  auto config = resolve(input);
+  ASSERT_TRUE(config.ok()) << config.error().message();
+  EXPECT_EQ(config->get(option::kLockTtl), std::chrono::minutes(2));
+  EXPECT_EQ(config->source(option::kLockTtl), Source::file);
+  EXPECT_EQ(config->get(option::kKeepDaily), 7);
+  EXPECT_EQ(config->get(option::kScryptWorkFactor), 12);
+  EXPECT_EQ(config->source(option::kScryptWorkFactor), Source::env);
+  EXPECT_FALSE(config->get(option::kLock));
+  EXPECT_TRUE(config->is_set(option::kLock));
+  EXPECT_EQ(config->get(option::kKeepLast), 3);
+  EXPECT_EQ(config->source(option::kKeepLast), Source::flag);
+  std::filesystem::remove(file);
+}
+
+// Each range of the table is checked when the configuration is loaded; the error names the
+// option, where the value came from and the allowed range.
+TEST(Options, RangesAreEnforcedWithTheSourceNamed) {
+  auto short_ttl = resolve(input_with({{"CONSUL_SNAPSHOT_LOCK_TTL", "9s"}}));
+  ASSERT_FALSE(short_ttl.ok());
+  EXPECT_EQ(short_ttl.error().kind(), ErrorKind::invalid_argument);
+  EXPECT_EQ(short_ttl.error().message(),
+            "--lock-ttl 9s: use 10s to 1d (from CONSUL_SNAPSHOT_LOCK_TTL)");
+
+  auto long_ttl = resolve(input_with({}, {{"lock-ttl", "1d1s"}}));
+  ASSERT_FALSE(long_ttl.ok());
+  EXPECT_NE(long_ttl.error().message().find("10s to 1d (from --lock-ttl)"), std::string::npos)
+      << long_ttl.error().message();
+
+  auto file = write_temp("csnap-range.toml", "[crypto]\nscrypt_work_factor = 23\n");
+  auto input = input_with({});
+  input.config_file = file;
+  auto factor = resolve(input);
+  ASSERT_FALSE(factor.ok());
+  EXPECT_EQ(factor.error().message(),
+            "--scrypt-work-factor 23: use 10 to 22 (from config file key "
+            "crypto.scrypt_work_factor)");
+  std::filesystem::remove(file);
+
+  auto count = resolve(input_with({}, {{"keep-last", "0"}}));
+  ASSERT_FALSE(count.ok());
+  EXPECT_EQ(count.error().message(),
+            "--keep-last 0: use 1 or more (from --keep-last); to not use it, leave it unset");
+  auto negative = resolve(input_with({{"CONSUL_SNAPSHOT_KEEP_WEEKLY", "-1"}}));
+  ASSERT_FALSE(negative.ok());
+  EXPECT_NE(negative.error().message().find("CONSUL_SNAPSHOT_KEEP_WEEKLY"), std::string::npos);
+
+  auto low_max = resolve(input_with({{"CONSUL_SNAPSHOT_MAX_WORK_FACTOR", "9"}}));
+  ASSERT_FALSE(low_max.ok());
+  EXPECT_NE(low_max.error().message().find("--max-work-factor 9: use 10 to 22"), std::string::npos);
+}
+
+TEST(Options, BothEndsOfARangeAreAllowed) {
+  for (const auto& [variable, value] : std::vector<std::pair<std::string, std::string>>{
+           {"CONSUL_SNAPSHOT_LOCK_TTL", "10s"},
+           {"CONSUL_SNAPSHOT_LOCK_TTL", "24h"},
+           {"CONSUL_SNAPSHOT_SCRYPT_WORK_FACTOR", "10"},
+           {"CONSUL_SNAPSHOT_MAX_WORK_FACTOR", "22"},
+           {"CONSUL_SNAPSHOT_KEEP_LAST", "1"}}) {
+    auto config = resolve(input_with({{variable, value}}));
+    EXPECT_TRUE(config.ok()) << variable << "=" << value << ": " << config.error().message();
+  }
+  auto upper = resolve(input_with({{"CONSUL_SNAPSHOT_LOCK_TTL", "24h"}}));
+  ASSERT_TRUE(upper.ok());
+  EXPECT_EQ(upper->get(option::kLockTtl), std::chrono::hours(24));
+}
+
+TEST(Options, SecretsListsTheValuesOfSecretOptionsOnly) {
+  auto config = resolve(input_with({{"CONSUL_HTTP_TOKEN", "token-value-1"},
+                                    {"CRYPTO_PASSWORD", "passphrase-2"},
+                                    {"AWS_ACCESS_KEY_ID", "AKIAEXAMPLE"}}));
+  ASSERT_TRUE(config.ok()) << config.error().message();
+  std::set<std::string> revealed;
+  for (const auto& secret : config->secrets())
+    revealed.insert(std::string(secret.reveal()));
+  EXPECT_EQ(revealed, (std::set<std::string>{"token-value-1", "passphrase-2"}));
+}
+
+TEST(Options, TheReferenceShowsEachRange) {
+  auto reference = reference_markdown();
+  auto row_of = [&](std::string_view flag) {
+    auto start = reference.find(fmt::format("| `--{}` |", flag));
+    EXPECT_NE(start, std::string::npos) << flag;
+    return reference.substr(start, reference.find('\n', start) - start);
+  };
+  EXPECT_NE(row_of("lock-ttl").find("(allowed: 10s to 1d)"), std::string::npos);
+  EXPECT_NE(row_of("scrypt-work-factor").find("(allowed: 10 to 22)"), std::string::npos);
+  EXPECT_NE(row_of("keep-monthly").find("(allowed: 1 or more)"), std::string::npos);
+  EXPECT_EQ(row_of("interval").find("allowed:"), std::string::npos);
 }
 
 TEST(Durations, Parse) {
@@ -137,6 +256,14 @@ TEST(Durations, Parse) {
   EXPECT_FALSE(parse_duration("1h30"));
   EXPECT_FALSE(parse_duration("5x"));
   EXPECT_FALSE(parse_duration("-5s"));
+}
+
+// The docs show ranges with util's format_duration; each must read back as the same duration.
+TEST(Durations, ReadBackWhatFormatDurationWrites) {
+  for (std::int64_t seconds : {1, 10, 59, 60, 90, 3600, 5400, 86400, 90061, 604800}) {
+    auto text = format_duration(std::chrono::seconds(seconds));
+    EXPECT_EQ(parse_duration(text), std::chrono::seconds(seconds)) << text;
+  }
 }
 
 TEST(Options, TableIsConsistent) {
@@ -152,6 +279,13 @@ TEST(Options, TableIsConsistent) {
     EXPECT_FALSE(spec.help.empty()) << spec.name;
     if (spec.type == OptionType::secret) {
       EXPECT_FALSE(spec.flag_allowed) << spec.name;
+    }
+    if (spec.min || spec.max) {
+      EXPECT_TRUE(spec.type == OptionType::integer || spec.type == OptionType::duration)
+          << spec.name;
+    }
+    if (spec.min && spec.max) {
+      EXPECT_LE(*spec.min, *spec.max) << spec.name;
     }
   }
 }

@@ -124,6 +124,21 @@ TEST(ConsulClient, SendsTheTokenFromAFileAsAHeader) {
   EXPECT_EQ(seen_target, "/v1/kv/a%20b/%25%3F%23");
 }
 
+// The environment's token joins the log's scrubber in cli/app.cpp; the file's joins it where the
+// file is read, so a log line that would hold it shows **redacted**.
+TEST(ConsulClientCreate, ATokenFromAFileIsScrubbedFromTheLog) {
+  TempDir dir;
+  auto token_file = dir.path() / "token";
+  std::ofstream(token_file) << "token-from-file-5f3a9c\n";
+  auto client = Client::create({.address = "127.0.0.1:8500", .token_file = token_file.string()});
+  ASSERT_TRUE(client.ok()) << client.error().message();
+  test_common::CapturedLog captured;
+  log::warn("sent X-Consul-Token: token-from-file-5f3a9c");
+  EXPECT_EQ(captured.text().find("token-from-file-5f3a9c"), std::string::npos) << captured.text();
+  EXPECT_NE(captured.text().find("X-Consul-Token: **redacted**"), std::string::npos)
+      << captured.text();
+}
+
 TEST(ConsulClient, PermissionDeniedSaysWhichVariableSetsTheToken) {
   FakeConsul consul;
   consul.server().Get("/v1/acl/token/self", [&](const httplib::Request&, httplib::Response& res) {

@@ -1,5 +1,9 @@
 #include "storage/registry.hpp"
 
+#include <string>
+#include <utility>
+#include <vector>
+
 #include <gtest/gtest.h>
 
 #include "storage/local.hpp"
@@ -29,6 +33,27 @@ TEST(StorageUrl, S3UrlFillsBucketPrefixAndParameters) {
   EXPECT_EQ(settings->s3_sse, "aws:kms");
   EXPECT_EQ(settings->s3_sse_kms_key_id, "key-1");
   EXPECT_EQ(settings->s3_force_path_style, true);
+}
+
+// path_style reads yes/no words as the options do (util/text.hpp parse_bool).
+TEST(StorageUrl, PathStyleTakesTheYesNoWordsOfTheOptions) {
+  for (const auto& [word, expected] : std::vector<std::pair<std::string, bool>>{{"true", true},
+                                                                                {"on", true},
+                                                                                {"YES", true},
+                                                                                {"1", true},
+                                                                                {"false", false},
+                                                                                {"off", false},
+                                                                                {"No", false},
+                                                                                {"0", false}}) {
+    auto settings = apply_storage_url("s3://b?path_style=" + word, {});
+    ASSERT_TRUE(settings.ok()) << word << ": " << settings.error().message();
+    EXPECT_EQ(settings->s3_force_path_style, expected) << word;
+  }
+  auto refused = apply_storage_url("s3://b?force_path_style=maybe", {});
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error().message().find("force_path_style must be true or false, not 'maybe'"),
+            std::string::npos)
+      << refused.error().message();
 }
 
 TEST(StorageUrl, RejectsBadUrlsNamingTheProblem) {
