@@ -15,6 +15,7 @@
 #include "util/file.hpp"
 #include "util/log.hpp"
 #include "util/text.hpp"
+#include "util/time.hpp"
 
 namespace csnap::storage {
 namespace {
@@ -122,10 +123,6 @@ Result<std::unique_ptr<http::Client>> client_for(const std::string& base_url,
       (options.connect_timeout + options.request_timeout) * client.retry.max_attempts);
   client.hints.unreachable = std::move(hint);
   return http::Client::create(std::move(client));
-}
-
-std::optional<std::chrono::system_clock::time_point> to_time_point(std::int64_t unix_seconds) {
-  return std::chrono::system_clock::time_point(std::chrono::seconds(unix_seconds));
 }
 
 std::string text_of(const pugi::xml_node& node, const char* child) {
@@ -239,10 +236,10 @@ Result<AwsCredentials> parse_web_identity_response(std::string_view xml) {
     if (value)
       return Error(ErrorKind::corrupt, fmt::format("STS answer has no {}", name));
   }
-  auto expiration = parse_iso8601(text_of(credentials_node, "Expiration"));
+  auto expiration = parse_rfc3339(text_of(credentials_node, "Expiration"));
   if (!expiration)
     return Error(ErrorKind::corrupt, "STS answer has no valid Expiration");
-  credentials.expires = to_time_point(*expiration);
+  credentials.expires = *expiration;
   register_secrets(credentials);
   return credentials;
 }
@@ -279,13 +276,13 @@ Result<AwsCredentials> parse_credentials_json(std::string_view json, std::string
   if (expiration.empty()) {
     credentials.expires = now + 15min;
   } else {
-    auto parsed = parse_iso8601(expiration);
+    auto parsed = parse_rfc3339(expiration);
     if (!parsed) {
       return Error(
           ErrorKind::corrupt,
           fmt::format("{} answered an Expiration that is not a time: '{}'", what, expiration));
     }
-    credentials.expires = to_time_point(*parsed);
+    credentials.expires = *parsed;
   }
   return credentials;
 }

@@ -13,6 +13,7 @@
 #include "storage/aws_sigv4.hpp"
 #include "util/log.hpp"
 #include "util/text.hpp"
+#include "util/time.hpp"
 
 namespace csnap::storage {
 namespace {
@@ -721,8 +722,8 @@ Result<ObjectInfo> S3Backend::stat(std::string_view key) {
     return Error(ErrorKind::corrupt,
                  fmt::format("HEAD {}: no Content-Length", object_url(call.key)));
   }
-  auto modified = parse_http_date(header_or_empty(response, "Last-Modified")).value_or(0);
-  return ObjectInfo{std::string(key), *size, modified};
+  auto modified = parse_http_date(header_or_empty(response, "Last-Modified"));
+  return ObjectInfo{std::string(key), *size, modified ? modified->time_since_epoch().count() : 0};
 }
 
 Result<std::vector<ObjectInfo>> S3Backend::list(std::string_view prefix) {
