@@ -39,29 +39,6 @@ bool is_true(const pugi::xml_node& node, const char* child) {
   return to_lower(trim(text_of(node, child))) == "true";
 }
 
-std::string escape_xml(std::string_view text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out.push_back(c);
-    }
-  }
-  return out;
-}
-
 }  // namespace
 
 std::optional<S3ErrorBody> parse_s3_error(std::string_view xml) {
@@ -152,7 +129,7 @@ std::string complete_multipart_body(const std::vector<std::string>& etags) {
   std::string out = "<CompleteMultipartUpload>";
   for (std::size_t i = 0; i < etags.size(); ++i) {
     out += fmt::format("<Part><PartNumber>{}</PartNumber><ETag>{}</ETag></Part>", i + 1,
-                       escape_xml(etags[i]));
+                       html_escape(etags[i]));
   }
   out += "</CompleteMultipartUpload>";
   return out;

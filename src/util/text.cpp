@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "util/json_string.hpp"
+
 namespace csnap {
 
 std::string_view trim(std::string_view text) {
@@ -18,6 +20,42 @@ std::string to_lower(std::string_view text) {
   std::string out(text);
   std::transform(out.begin(), out.end(), out.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+std::string html_escape(std::string_view text) {
+  bool valid = is_valid_utf8(text);
+  std::string out;
+  out.reserve(text.size() + text.size() / 8);
+  for (char c : text) {
+    auto byte = static_cast<unsigned char>(c);
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        if (byte < 0x20 && c != '\t' && c != '\n' && c != '\r')
+          break;  // not allowed in HTML (nor XML) text
+        if (byte == 0x7F)
+          break;
+        if (byte >= 0x80 && !valid)
+          out += "\xEF\xBF\xBD";  // U+FFFD
+        else
+          out += c;
+    }
+  }
   return out;
 }
 

@@ -11,4 +11,9 @@ std::string_view trim(std::string_view text);
 // `text` with ASCII letters in lower case.
 std::string to_lower(std::string_view text);
 
+// `text` with &, <, >, " and ' as character references, control characters other than TAB, LF
+// and CR dropped, and the bytes of invalid UTF-8 as U+FFFD: safe in HTML and XML element content
+// and in quoted attribute values (the daemon's page, S3's request bodies).
+std::string html_escape(std::string_view text);
+
 }  // namespace csnap
