@@ -21,29 +21,6 @@ namespace {
 constexpr std::size_t kMaxPartSize = std::size_t{5} * 1024 * kMiB;
 constexpr std::size_t kMaxErrorText = 300;
 
-std::string_view reason_phrase(long status) {
-  switch (status) {
-    case 400:
-      return " Bad Request";
-    case 403:
-      return " Forbidden";
-    case 404:
-      return " Not Found";
-    case 409:
-      return " Conflict";
-    case 412:
-      return " Precondition Failed";
-    case 416:
-      return " Range Not Satisfiable";
-    case 500:
-      return " Internal Server Error";
-    case 503:
-      return " Service Unavailable";
-    default:
-      return "";
-  }
-}
-
 bool is_dns_safe_bucket(std::string_view bucket) {
   return bucket.find('.') == std::string_view::npos &&
          std::all_of(bucket.begin(), bucket.end(), [](char c) {
@@ -657,7 +634,8 @@ Error S3Backend::error_for(const Call& call, const http::Response& response) con
     if (!parsed->message.empty())
       message += ": " + parsed->message;
   } else {
-    message += reason_phrase(response.status);
+    if (auto phrase = http::reason_phrase(response.status); !phrase.empty())
+      message += fmt::format(" {}", phrase);
     std::string text(trim(response.body));
     if (text.size() > kMaxErrorText)
       text = text.substr(0, kMaxErrorText) + "...";
