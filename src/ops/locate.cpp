@@ -39,8 +39,8 @@ Result<storage::ObjectInfo> latest_backup(storage::Backend& backend, std::string
     }
     dated.emplace_back(*time, std::move(object));
   }
-  std::sort(dated.begin(), dated.end(), [](const auto& a, const auto& b) {
-    return a.first != b.first ? a.first > b.first : a.second.key > b.second.key;
+  sort_newest_first(dated, [](const auto& backup) {
+    return BackupSortKey{backup.first, backup.second.key};
   });
   std::size_t unencrypted = 0;
   for (auto& [time, object] : dated) {

@@ -60,6 +60,10 @@ std::optional<std::int64_t> backup_time_from_key(std::string_view key) {
   return std::nullopt;
 }
 
+bool newer_first(const BackupSortKey& a, const BackupSortKey& b) {
+  return a.time != b.time ? a.time > b.time : a.key > b.key;
+}
+
 bool dated_in_future(std::int64_t unix_time, std::chrono::system_clock::time_point now) {
   const auto now_unix =
       std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
