@@ -40,19 +40,6 @@ struct SlistDeleter {
 };
 using Slist = std::unique_ptr<curl_slist, SlistDeleter>;
 
-struct UrlDeleter {
-  void operator()(CURLU* url) const { curl_url_cleanup(url); }
-};
-
-std::string url_part(CURLU* url, CURLUPart part, unsigned flags = 0) {
-  char* text = nullptr;
-  if (curl_url_get(url, part, &text, flags) != CURLUE_OK || text == nullptr)
-    return {};
-  std::string out(text);
-  curl_free(text);
-  return out;
-}
-
 bool append(Slist& list, const std::string& line) {
   curl_slist* grown = curl_slist_append(list.get(), line.c_str());
   if (grown == nullptr)
@@ -138,26 +125,17 @@ std::size_t on_header(char* data, std::size_t size, std::size_t count, void* use
 
 Result<std::unique_ptr<Client>> Client::create(ClientOptions options) {
   global_init();
-  std::unique_ptr<CURLU, UrlDeleter> url(curl_url());
-  if (!url)
-    return Error(ErrorKind::internal, "out of memory");
-  if (curl_url_set(url.get(), CURLUPART_URL, options.base_url.c_str(), 0) != CURLUE_OK) {
-    return Error(ErrorKind::invalid_argument,
-                 fmt::format("invalid URL {}", redact_url(options.base_url)));
+  auto url = parse_url(options.base_url);
+  if (!url.ok()) {
+    return std::move(url).error().add_context(
+        fmt::format("invalid URL {}", redact_url(options.base_url)));
   }
-  std::string scheme = url_part(url.get(), CURLUPART_SCHEME);
-  if (scheme != "http" && scheme != "https") {
-    return Error(ErrorKind::invalid_argument,
-                 fmt::format("unsupported URL scheme in {} (use http or https)",
-                             redact_url(options.base_url)));
-  }
-  std::string host = url_part(url.get(), CURLUPART_HOST);
-  std::string port = url_part(url.get(), CURLUPART_PORT, CURLU_DEFAULT_PORT);
-  std::string explicit_port = url_part(url.get(), CURLUPART_PORT);
-  std::string base =
-      fmt::format("{}://{}{}", scheme, host, explicit_port.empty() ? "" : ":" + explicit_port);
+  std::string host = url->host;
+  std::string port = url->port_or_default();
+  std::string base = url->origin();
   std::string connect_to;
-  if (scheme == "https" && !options.tls.server_name.empty() && options.unix_socket_path.empty()) {
+  if (url->scheme == "https" && !options.tls.server_name.empty() &&
+      options.unix_socket_path.empty()) {
     // Put the name to verify in the URL (so SNI and host verification use it) and tell libcurl
     // to connect to the real host instead.
     base = fmt::format("https://{}:{}", options.tls.server_name, port);

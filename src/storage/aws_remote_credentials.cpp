@@ -47,49 +47,20 @@ std::optional<std::string> first_set(const EnvironmentLookup& environment,
   return std::nullopt;
 }
 
-// A URL taken apart: "http://host:port" and the rest ("/path?query", at least "/").
-struct UrlParts {
-  std::string scheme;
-  std::string base;
-  std::string target;
-  std::string host;  // without port and brackets, lower case
-};
-
-Result<UrlParts> split_url(std::string_view url, std::string_view what) {
-  auto scheme_end = url.find("://");
-  if (scheme_end == std::string_view::npos) {
+// `url` parsed, with errors that name `what` (the variable or the endpoint it came from).
+Result<http::Url> split_url(std::string_view url, std::string_view what) {
+  auto parsed = http::parse_url(url);
+  if (!parsed.ok()) {
     return Error(ErrorKind::invalid_argument,
-                 fmt::format("{} '{}' is not a URL (expected http://host[:port]/path)", what,
-                             http::redact_url(url)));
+                 fmt::format("{} '{}' is not a URL (expected http://host[:port]/path): {}", what,
+                             http::redact_url(url), parsed.error().message()));
   }
-  UrlParts parts;
-  parts.scheme = to_lower(url.substr(0, scheme_end));
-  if (parts.scheme != "http" && parts.scheme != "https") {
-    return Error(ErrorKind::invalid_argument,
-                 fmt::format("{} {} must use http or https", what, http::redact_url(url)));
-  }
-  std::string_view rest = url.substr(scheme_end + 3);
-  std::string_view authority = rest.substr(0, rest.find_first_of("/?#"));
-  if (authority.empty() || authority.find('@') != std::string_view::npos) {
+  if (parsed->has_credentials) {
     return Error(ErrorKind::invalid_argument,
                  fmt::format("{} {} must name a host and carry no user or password", what,
                              http::redact_url(url)));
   }
-  parts.base = parts.scheme + "://" + std::string(authority);
-  std::string_view target = rest.substr(authority.size());
-  if (auto hash = target.find('#'); hash != std::string_view::npos)
-    target = target.substr(0, hash);
-  parts.target =
-      target.empty() || target.front() == '?' ? "/" + std::string(target) : std::string(target);
-  std::string_view host = authority;
-  if (host.front() == '[') {
-    host = host.substr(
-        1, host.find(']') == std::string_view::npos ? host.size() - 1 : host.find(']') - 1);
-  } else if (auto colon = host.rfind(':'); colon != std::string_view::npos) {
-    host = host.substr(0, colon);
-  }
-  parts.host = to_lower(host);
-  return parts;
+  return std::move(parsed).value();
 }
 
 bool is_loopback_host(const std::string& host) {
@@ -299,19 +270,19 @@ Result<AwsCredentials> assume_role_with_web_identity(const WebIdentitySettings& 
   std::string origin =
       settings.endpoint_origin.empty() ? "the STS endpoint" : settings.endpoint_origin;
   CSNAP_ASSIGN_OR_RETURN(auto url, split_url(settings.endpoint, origin));
-  if (url.scheme == "http" && !is_loopback_host(url.host)) {
+  if (url.scheme == "http" && !is_loopback_host(url.bare_host())) {
     return Error(ErrorKind::invalid_argument,
                  fmt::format("{} is {}, plain http to {}: the web identity token and the "
                              "credentials STS returns would cross the network unencrypted; use "
                              "https (plain http only to a loopback address)",
-                             origin, http::redact_url(settings.endpoint), url.host));
+                             origin, http::redact_url(settings.endpoint), url.bare_host()));
   }
-  CSNAP_ASSIGN_OR_RETURN(
-      auto client,
-      client_for(url.base, options, "check AWS_ENDPOINT_URL_STS or AWS_REGION and the network"));
+  CSNAP_ASSIGN_OR_RETURN(auto client,
+                         client_for(url.origin(), options,
+                                    "check AWS_ENDPOINT_URL_STS or AWS_REGION and the network"));
   http::Request request;
   request.method = "POST";
-  request.target = url.target;
+  request.target = url.target();
   // AssumeRoleWithWebIdentity hands out new credentials each time and changes nothing.
   request.idempotent = true;
   request.headers.emplace_back("Content-Type", "application/x-www-form-urlencoded; charset=utf-8");
@@ -385,11 +356,11 @@ Result<AwsCredentials> ContainerCredentialsProvider::fetch() {
       relative ? options_.relative_uri_base + (relative->starts_with('/') ? "" : "/") + *relative
                : *full;
   CSNAP_ASSIGN_OR_RETURN(auto parts, split_url(url, variable));
-  if (full && !relative && parts.scheme == "http" && !trusted_plain_http_host(parts.host)) {
+  if (full && !relative && parts.scheme == "http" && !trusted_plain_http_host(parts.bare_host())) {
     return Error(ErrorKind::invalid_argument,
                  fmt::format("AWS_CONTAINER_CREDENTIALS_FULL_URI points at {} over plain http; use "
                              "https, or a loopback address, 169.254.170.2 or 169.254.170.23",
-                             parts.host));
+                             parts.bare_host()));
   }
 
   Secret authorization;
@@ -409,11 +380,11 @@ Result<AwsCredentials> ContainerCredentialsProvider::fetch() {
   }
 
   // The path may identify the task: messages and logs show the host only.
-  std::string what = fmt::format("container credentials at {}", parts.base);
-  CSNAP_ASSIGN_OR_RETURN(auto client,
-                         client_for(parts.base, options_.call, fmt::format("check {}", variable)));
+  std::string what = fmt::format("container credentials at {}", parts.origin());
+  CSNAP_ASSIGN_OR_RETURN(
+      auto client, client_for(parts.origin(), options_.call, fmt::format("check {}", variable)));
   http::Request request;
-  request.target = parts.target;
+  request.target = parts.target();
   request.headers.emplace_back("Accept", "application/json");
   if (!authorization.empty())
     request.secret_headers.emplace_back("Authorization", authorization);
@@ -430,7 +401,7 @@ Result<AwsCredentials> ContainerCredentialsProvider::fetch() {
   CSNAP_ASSIGN_OR_RETURN(
       auto credentials,
       parse_credentials_json(response->body, what, std::chrono::system_clock::now()));
-  credentials.source = fmt::format("container credentials ({})", parts.base);
+  credentials.source = fmt::format("container credentials ({})", parts.origin());
   return credentials;
 }
 
@@ -500,7 +471,7 @@ Result<AwsCredentials> InstanceProfileCredentialsProvider::fetch() {
     endpoint = mode && to_lower(*mode) == "ipv6" ? kImdsEndpointIpv6 : kImdsEndpoint;
   }
   CSNAP_ASSIGN_OR_RETURN(auto parts, split_url(endpoint, "AWS_EC2_METADATA_SERVICE_ENDPOINT"));
-  endpoint = parts.base;
+  endpoint = parts.origin();
 
   std::lock_guard lock(mutex_);
   CSNAP_ASSIGN_OR_RETURN(

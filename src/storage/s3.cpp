@@ -495,32 +495,24 @@ Result<std::unique_ptr<S3Backend>> S3Backend::create(S3Options options) {
   std::string endpoint = options.endpoint.empty()
                              ? fmt::format("https://s3.{}.amazonaws.com", options.region)
                              : options.endpoint;
-  if (endpoint.find("://") == std::string::npos)
-    endpoint = "https://" + endpoint;
-  auto scheme_end = endpoint.find("://");
-  std::string scheme = to_lower(endpoint.substr(0, scheme_end));
-  if (scheme != "http" && scheme != "https") {
-    return Error(ErrorKind::invalid_argument,
-                 fmt::format("S3 endpoint {} must use http or https", http::redact_url(endpoint)));
+  auto url = http::parse_url(endpoint, {.default_scheme = "https"});
+  if (!url.ok()) {
+    return std::move(url).error().add_context(
+        fmt::format("S3 endpoint {}", http::redact_url(endpoint)));
   }
-  std::string rest = endpoint.substr(scheme_end + 3);
-  std::string authority = rest.substr(0, rest.find_first_of("/?#"));
-  std::string path = rest.substr(authority.size());
-  if (path != "" && path != "/") {
-    return Error(ErrorKind::invalid_argument,
-                 fmt::format("S3 endpoint {} must not have a path", http::redact_url(endpoint)));
-  }
-  if (authority.find('@') != std::string::npos) {
+  if (url->has_credentials) {
     return Error(ErrorKind::invalid_argument,
                  "S3 endpoint must not carry credentials (use AWS_ACCESS_KEY_ID and friends)");
   }
-  if (authority.empty())
-    return Error(ErrorKind::invalid_argument, "S3 endpoint has no host");
-  // libcurl leaves a default port out of the Host header; so does the signature.
-  if ((scheme == "https" && authority.ends_with(":443")) ||
-      (scheme == "http" && authority.ends_with(":80"))) {
-    authority.erase(authority.rfind(':'));
+  if (url->path != "/" || !url->query.empty() || url->has_fragment) {
+    return Error(ErrorKind::invalid_argument,
+                 fmt::format("S3 endpoint {} must not have a path", http::redact_url(endpoint)));
   }
+  // libcurl leaves a default port out of the Host header; so does the signature.
+  std::string authority = url->host;
+  if (!url->port.empty() && url->port != (url->scheme == "https" ? "443" : "80"))
+    authority += ":" + url->port;
+  const std::string& scheme = url->scheme;
   bool path_style = false;
   switch (options.addressing) {
     case S3Addressing::path_style:
