@@ -163,7 +163,7 @@ Result<Url> parse_url(std::string_view text, const ParseUrlOptions& options) {
     return bad("bad port (a number from 1 to 65535)");
   url.path = curl_part(handle.get(), CURLUPART_PATH);
   if (url.path.empty())
-    url.path = "/";
+    url.path.push_back('/');  // (not = "/": GCC 12 warns falsely, -Wrestrict)
   url.query = curl_part(handle.get(), CURLUPART_QUERY);
   url.has_credentials = !curl_part(handle.get(), CURLUPART_USER).empty() ||
                         !curl_part(handle.get(), CURLUPART_PASSWORD).empty();
