@@ -42,7 +42,7 @@ struct Url {
 
 struct ParseUrlOptions {
   // The scheme of a URL written without one ("127.0.0.1:8500"); empty: such a text is an error.
-  std::string_view default_scheme;
+  std::string_view default_scheme{};
   // The schemes accepted (lower case); any other is an error naming them.
   std::vector<std::string_view> schemes = {"http", "https"};
   // What the URL's host is called in errors ("no bucket").
