@@ -10,6 +10,7 @@
 #include <rapidjson/reader.h>
 
 #include "util/base64.hpp"
+#include "util/json_stream.hpp"
 #include "util/json_string.hpp"
 #include "util/text.hpp"
 
@@ -74,68 +75,6 @@ Status KvJsonWriter::flush() {
 }
 
 namespace {
-
-// A rapidjson input stream over a ByteSource, with a bounded buffer. A read error ends the
-// stream early and is kept for the caller.
-class SourceStream {
- public:
-  using Ch = char;
-  explicit SourceStream(ByteSource& source) : source_(&source) {}
-
-  Ch Peek() {
-    if (position_ == size_ && !fill())
-      return '\0';
-    return buffer_[position_];
-  }
-  Ch Take() {
-    if (position_ == size_ && !fill())
-      return '\0';
-    ++consumed_;
-    return buffer_[position_++];
-  }
-  std::size_t Tell() const { return consumed_; }
-
-  // Only used by in-situ parsing, which this stream does not support.
-  Ch* PutBegin() {
-    assert(false);
-    return nullptr;
-  }
-  void Put(Ch) { assert(false); }
-  void Flush() { assert(false); }
-  std::size_t PutEnd(Ch*) {
-    assert(false);
-    return 0;
-  }
-
-  std::optional<Error>& error() { return error_; }
-
- private:
-  bool fill() {
-    if (ended_)
-      return false;
-    auto count = source_->read(std::as_writable_bytes(std::span(buffer_)));
-    if (!count) {
-      error_ = std::move(count).error();
-      ended_ = true;
-      return false;
-    }
-    if (*count == 0) {
-      ended_ = true;
-      return false;
-    }
-    position_ = 0;
-    size_ = *count;
-    return true;
-  }
-
-  ByteSource* source_;
-  std::array<char, std::size_t{64} * 1024> buffer_{};
-  std::size_t position_ = 0;
-  std::size_t size_ = 0;
-  std::size_t consumed_ = 0;
-  bool ended_ = false;
-  std::optional<Error> error_;
-};
 
 enum class Field { none, key, flags, value, ignored };
 
@@ -350,7 +289,7 @@ class DepthHandler : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Dept
 
 // Runs rapidjson's iterative parser (it never recurses) over `stream` with `handler`.
 template <typename Handler>
-rapidjson::ParseResult parse_stream(SourceStream& stream, Handler& handler) {
+rapidjson::ParseResult parse_stream(JsonSourceStream& stream, Handler& handler) {
   rapidjson::Reader reader;
   constexpr unsigned kFlags = rapidjson::kParseValidateEncodingFlag |
                               rapidjson::kParseNumbersAsStringsFlag |
@@ -361,7 +300,7 @@ rapidjson::ParseResult parse_stream(SourceStream& stream, Handler& handler) {
 }  // namespace
 
 Status check_json(ByteSource& source, std::string_view name, int max_depth) {
-  SourceStream stream(source);
+  JsonSourceStream stream(source);
   DepthHandler handler(max_depth);
   rapidjson::ParseResult result = parse_stream(stream, handler);
   if (stream.error())
@@ -380,7 +319,7 @@ Status check_json(ByteSource& source, std::string_view name, int max_depth) {
 }
 
 Status read_kv_json(ByteSource& source, const std::function<Status(KvRecord&&)>& on_record) {
-  SourceStream stream(source);
+  JsonSourceStream stream(source);
   KvHandler handler(on_record);
   rapidjson::ParseResult result = parse_stream(stream, handler);
   if (stream.error())

@@ -1,9 +1,9 @@
 #include "archive/meta.hpp"
 
-#include <charconv>
-
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
+
+#include "util/time.hpp"
 
 namespace csnap::archive {
 
@@ -52,17 +52,6 @@ Result<std::chrono::sys_seconds> get_time(const Json& object, const char* field)
   return *time;
 }
 
-bool parse_digits(std::string_view text, int& out) {
-  if (text.empty())
-    return false;
-  for (char c : text) {
-    if (c < '0' || c > '9')
-      return false;
-  }
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
-  return ec == std::errc() && end == text.data() + text.size();
-}
-
 }  // namespace
 
 const MemberInfo* Meta::find_member(std::string_view name) const {
@@ -101,61 +90,6 @@ Status validate_member_name(std::string_view name) {
       return bad("control character or backslash");
   }
   return {};
-}
-
-std::string format_rfc3339(std::chrono::sys_seconds time) {
-  auto days = std::chrono::floor<std::chrono::days>(time);
-  std::chrono::year_month_day date{days};
-  std::chrono::hh_mm_ss clock{time - days};
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", static_cast<int>(date.year()),
-                     static_cast<unsigned>(date.month()), static_cast<unsigned>(date.day()),
-                     clock.hours().count(), clock.minutes().count(), clock.seconds().count());
-}
-
-Result<std::chrono::sys_seconds> parse_rfc3339(std::string_view text) {
-  auto bad = [&] {
-    return Error(ErrorKind::invalid_argument,
-                 fmt::format("\"{}\" is not an RFC 3339 time (YYYY-MM-DDTHH:MM:SSZ)", text));
-  };
-  int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
-  if (text.size() < 20 || text[4] != '-' || text[7] != '-' ||
-      (text[10] != 'T' && text[10] != 't') || text[13] != ':' || text[16] != ':' ||
-      !parse_digits(text.substr(0, 4), year) || !parse_digits(text.substr(5, 2), month) ||
-      !parse_digits(text.substr(8, 2), day) || !parse_digits(text.substr(11, 2), hour) ||
-      !parse_digits(text.substr(14, 2), minute) || !parse_digits(text.substr(17, 2), second)) {
-    return bad();
-  }
-  std::string_view rest = text.substr(19);
-  if (!rest.empty() && rest.front() == '.') {
-    std::size_t digits = 1;
-    while (digits < rest.size() && rest[digits] >= '0' && rest[digits] <= '9')
-      ++digits;
-    if (digits == 1)
-      return bad();
-    rest.remove_prefix(digits);
-  }
-  int offset_minutes = 0;
-  if (rest == "Z" || rest == "z") {
-    offset_minutes = 0;
-  } else if (rest.size() == 6 && (rest[0] == '+' || rest[0] == '-') && rest[3] == ':') {
-    int offset_hours = 0, offset_mins = 0;
-    if (!parse_digits(rest.substr(1, 2), offset_hours) ||
-        !parse_digits(rest.substr(4, 2), offset_mins) || offset_hours > 23 || offset_mins > 59) {
-      return bad();
-    }
-    offset_minutes = (offset_hours * 60 + offset_mins) * (rest[0] == '-' ? -1 : 1);
-  } else {
-    return bad();
-  }
-  std::chrono::year_month_day date{std::chrono::year(year),
-                                   std::chrono::month(static_cast<unsigned>(month)),
-                                   std::chrono::day(static_cast<unsigned>(day))};
-  if (!date.ok() || hour > 23 || minute > 59 || second > 60)
-    return bad();
-  auto time = std::chrono::sys_days(date) + std::chrono::hours(hour) +
-              std::chrono::minutes(minute - offset_minutes) +
-              std::chrono::seconds(std::min(second, 59));
-  return std::chrono::sys_seconds(time);
 }
 
 std::string meta_to_json(const Meta& meta) {

@@ -59,9 +59,4 @@ Result<Meta> meta_from_json(std::string_view text);
 // component, not meta.json.
 Status validate_member_name(std::string_view name);
 
-// RFC 3339 UTC with seconds: "2026-11-25T03:04:05Z".
-std::string format_rfc3339(std::chrono::sys_seconds time);
-// Accepts "YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|-HH:MM)"; the fraction is dropped.
-Result<std::chrono::sys_seconds> parse_rfc3339(std::string_view text);
-
 }  // namespace csnap::archive

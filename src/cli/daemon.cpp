@@ -206,8 +206,9 @@ class StorageLister {
       if (auto time = ops::backup_time_from_key(object.key))
         dated.emplace_back(*time, &object);
     }
-    std::stable_sort(dated.begin(), dated.end(),
-                     [](const auto& a, const auto& b) { return a.first > b.first; });
+    ops::sort_newest_first(dated, [](const auto& backup) {
+      return ops::BackupSortKey{backup.first, backup.second->key};
+    });
     for (const auto& [time, object] : dated) {
       listing.backups.push_back({.key = object->key,
                                  .size_bytes = object->size,

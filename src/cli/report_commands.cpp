@@ -180,8 +180,8 @@ Status list_command(const config::Config& config, const ReportCommand& command) 
       entry.problem = status.error().message();
     listed.push_back(std::move(entry));
   }
-  std::sort(listed.begin(), listed.end(), [](const Listed& a, const Listed& b) {
-    return a.time != b.time ? a.time > b.time : a.object.key > b.object.key;
+  ops::sort_newest_first(listed, [](const Listed& entry) {
+    return ops::BackupSortKey{entry.time, entry.object.key};
   });
 
   if (command.json) {

@@ -1,16 +1,11 @@
 #include "cli/time_text.hpp"
 
-#include <ctime>
+#include "util/time.hpp"
 
 namespace csnap::cli {
 
 std::string time_text(std::int64_t unix_time) {
-  std::time_t time = unix_time;
-  std::tm utc{};
-  gmtime_r(&time, &utc);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%d %H:%M:%S UTC", &utc);
-  return text;
+  return format_readable_utc(std::chrono::sys_seconds{std::chrono::seconds{unix_time}});
 }
 
 }  // namespace csnap::cli

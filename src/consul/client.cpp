@@ -57,36 +57,15 @@ Result<ParsedAddress> parse_address(const Settings& settings) {
       return bad("no socket path");
     return ParsedAddress{ssl ? "https://localhost" : "http://localhost", std::string(path)};
   }
-  std::string scheme = ssl ? "https" : "http";
-  if (auto pos = address.find("://"); pos != std::string_view::npos) {
-    auto given = address.substr(0, pos);
-    if (given == "https") {
-      scheme = "https";
-    } else if (given != "http") {
-      return bad(fmt::format("unknown scheme {:?}", given));
-    }
-    address = address.substr(pos + 3);
-  }
-  while (address.ends_with('/'))
-    address.remove_suffix(1);
-  if (address.empty())
-    return bad("no host");
-  if (address.find_first_of("/?#@ ") != std::string_view::npos) {
+  auto url = http::parse_url(address, {.default_scheme = ssl ? "https" : "http"});
+  if (!url.ok())
+    return bad(url.error().message());
+  if (url->path != "/" || !url->query.empty() || url->has_fragment || url->has_credentials)
     return bad("only a host and a port are allowed");
-  }
-  auto colon = address.rfind(':');
-  if (colon != std::string_view::npos && address.find(']', colon) == std::string_view::npos) {
-    auto port = address.substr(colon + 1);
-    unsigned value = 0;
-    auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
-    if (port.empty() || ec != std::errc() || end != port.data() + port.size() || value == 0 ||
-        value > 65535) {
-      return bad(fmt::format("bad port {:?}", port));
-    }
-    if (colon == 0)
-      return bad("no host");
-  }
-  return ParsedAddress{fmt::format("{}://{}", scheme, address), {}};
+  // CONSUL_HTTP_SSL=true upgrades an http:// address, as Consul's own client does.
+  if (ssl)
+    url->scheme = "https";
+  return ParsedAddress{url->origin(), {}};
 }
 
 // Streams a response into a spool file; can start over for a retry.

@@ -8,61 +8,10 @@
 #include <rapidjson/reader.h>
 
 #include "util/base64.hpp"
+#include "util/json_stream.hpp"
 
 namespace csnap::consul {
 namespace {
-
-// A rapidjson input stream over a ByteSource, with a bounded buffer. A read error ends the
-// stream early and is kept for the caller.
-class SourceStream {
- public:
-  using Ch = char;
-  explicit SourceStream(ByteSource& source) : source_(source) {}
-
-  Ch Peek() {  // NOLINT(readability-identifier-naming): rapidjson's stream concept
-    if (position_ == size_ && !fill())
-      return '\0';
-    return buffer_[position_];
-  }
-  Ch Take() {  // NOLINT(readability-identifier-naming)
-    if (position_ == size_ && !fill())
-      return '\0';
-    ++consumed_;
-    return buffer_[position_++];
-  }
-  std::size_t Tell() const { return consumed_; }  // NOLINT(readability-identifier-naming)
-  // Writing is not supported (rapidjson asks for these in the concept).
-  Ch* PutBegin() { return nullptr; }               // NOLINT(readability-identifier-naming)
-  void Put(Ch /*c*/) {}                            // NOLINT(readability-identifier-naming)
-  void Flush() {}                                  // NOLINT(readability-identifier-naming)
-  std::size_t PutEnd(Ch* /*begin*/) { return 0; }  // NOLINT(readability-identifier-naming)
-
-  std::optional<Error>& error() { return error_; }
-
- private:
-  bool fill() {
-    if (error_ || eof_)
-      return false;
-    auto count = source_.read(std::as_writable_bytes(std::span(buffer_)));
-    if (!count.ok()) {
-      error_ = std::move(count).error();
-      return false;
-    }
-    position_ = 0;
-    size_ = *count;
-    if (size_ == 0)
-      eof_ = true;
-    return size_ > 0;
-  }
-
-  ByteSource& source_;
-  std::array<char, 64 * 1024> buffer_{};
-  std::size_t position_ = 0;
-  std::size_t size_ = 0;
-  std::size_t consumed_ = 0;
-  bool eof_ = false;
-  std::optional<Error> error_;
-};
 
 enum class Field {
   none,
@@ -256,7 +205,7 @@ class EntryHandler : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Entr
 
 Result<std::uint64_t> parse_kv_entries(ByteSource& source,
                                        const std::function<Status(KvEntry&&)>& on_entry) {
-  SourceStream stream(source);
+  JsonSourceStream stream(source);
   EntryHandler handler(on_entry);
   rapidjson::Reader reader;
   auto parsed = reader.Parse<rapidjson::kParseStopWhenDoneFlag>(stream, handler);

@@ -1,9 +1,9 @@
 #include "daemon/state.hpp"
 
 #include <algorithm>
-#include <ctime>
 
 #include "util/log.hpp"
+#include "util/time.hpp"
 
 namespace csnap::daemon {
 
@@ -120,12 +120,7 @@ Snapshot State::snapshot() const {
 }
 
 std::string format_utc(Clock::time_point time) {
-  std::time_t seconds = Clock::to_time_t(std::chrono::floor<std::chrono::seconds>(time));
-  std::tm utc{};
-  gmtime_r(&seconds, &utc);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
-  return text;
+  return format_rfc3339(std::chrono::floor<std::chrono::seconds>(time));
 }
 
 }  // namespace csnap::daemon

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "util/json_string.hpp"
+#include "util/text.hpp"
 
 namespace csnap::daemon {
 
@@ -252,42 +253,6 @@ void backups_section(std::string& out, const std::vector<Attempt>& history,
 }
 
 }  // namespace
-
-std::string html_escape(std::string_view text) {
-  bool valid = is_valid_utf8(text);
-  std::string out;
-  out.reserve(text.size() + text.size() / 8);
-  for (char c : text) {
-    auto byte = static_cast<unsigned char>(c);
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        if (byte < 0x20 && c != '\t' && c != '\n' && c != '\r')
-          break;  // not allowed in HTML (nor XML) text
-        if (byte == 0x7F)
-          break;
-        if (byte >= 0x80 && !valid)
-          out += "\xEF\xBF\xBD";  // U+FFFD
-        else
-          out += c;
-    }
-  }
-  return out;
-}
 
 std::string render_chart(const std::vector<Attempt>& history) {
   if (history.empty())

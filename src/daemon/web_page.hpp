@@ -21,11 +21,6 @@ namespace csnap::daemon {
 
 inline constexpr const char* page_content_type = "text/html; charset=utf-8";
 
-// `text` with &, <, >, " and ' as character references, control characters other than TAB, LF
-// and CR dropped, and the bytes of invalid UTF-8 as U+FFFD: safe in element content and in
-// quoted attribute values.
-std::string html_escape(std::string_view text);
-
 // An inline <svg> of `history`: the stored size of each success and the duration of each
 // attempt (failures marked) over time, with one <circle class="size-point"> per success and one
 // <circle class="duration-point"> per attempt. A short paragraph instead when `history` is empty.

@@ -9,6 +9,7 @@
 #include <curl/curl.h>
 #include <fmt/format.h>
 
+#include "http/transfer_failure.hpp"
 #include "http/url.hpp"
 #include "util/log.hpp"
 #include "util/text.hpp"
@@ -30,35 +31,6 @@ bool iequals(std::string_view a, std::string_view b) {
          });
 }
 
-std::string_view reason_phrase(long status) {
-  switch (status) {
-    case 400:
-      return "Bad Request";
-    case 401:
-      return "Unauthorized";
-    case 403:
-      return "Forbidden";
-    case 404:
-      return "Not Found";
-    case 409:
-      return "Conflict";
-    case 413:
-      return "Payload Too Large";
-    case 429:
-      return "Too Many Requests";
-    case 500:
-      return "Internal Server Error";
-    case 502:
-      return "Bad Gateway";
-    case 503:
-      return "Service Unavailable";
-    case 504:
-      return "Gateway Timeout";
-    default:
-      return "";
-  }
-}
-
 void global_init() {
   static std::once_flag once;
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
@@ -69,19 +41,6 @@ struct SlistDeleter {
 };
 using Slist = std::unique_ptr<curl_slist, SlistDeleter>;
 
-struct UrlDeleter {
-  void operator()(CURLU* url) const { curl_url_cleanup(url); }
-};
-
-std::string url_part(CURLU* url, CURLUPart part, unsigned flags = 0) {
-  char* text = nullptr;
-  if (curl_url_get(url, part, &text, flags) != CURLUE_OK || text == nullptr)
-    return {};
-  std::string out(text);
-  curl_free(text);
-  return out;
-}
-
 bool append(Slist& list, const std::string& line) {
   curl_slist* grown = curl_slist_append(list.get(), line.c_str());
   if (grown == nullptr)
@@ -89,12 +48,6 @@ bool append(Slist& list, const std::string& line) {
   static_cast<void>(list.release());
   list.reset(grown);
   return true;
-}
-
-std::string with_hint(std::string message, const std::string& hint) {
-  if (!hint.empty())
-    message += fmt::format(" ({})", hint);
-  return message;
 }
 
 }  // namespace
@@ -167,26 +120,17 @@ std::size_t on_header(char* data, std::size_t size, std::size_t count, void* use
 
 Result<std::unique_ptr<Client>> Client::create(ClientOptions options) {
   global_init();
-  std::unique_ptr<CURLU, UrlDeleter> url(curl_url());
-  if (!url)
-    return Error(ErrorKind::internal, "out of memory");
-  if (curl_url_set(url.get(), CURLUPART_URL, options.base_url.c_str(), 0) != CURLUE_OK) {
-    return Error(ErrorKind::invalid_argument,
-                 fmt::format("invalid URL {}", redact_url(options.base_url)));
+  auto url = parse_url(options.base_url);
+  if (!url.ok()) {
+    return std::move(url).error().add_context(
+        fmt::format("invalid URL {}", redact_url(options.base_url)));
   }
-  std::string scheme = url_part(url.get(), CURLUPART_SCHEME);
-  if (scheme != "http" && scheme != "https") {
-    return Error(ErrorKind::invalid_argument,
-                 fmt::format("unsupported URL scheme in {} (use http or https)",
-                             redact_url(options.base_url)));
-  }
-  std::string host = url_part(url.get(), CURLUPART_HOST);
-  std::string port = url_part(url.get(), CURLUPART_PORT, CURLU_DEFAULT_PORT);
-  std::string explicit_port = url_part(url.get(), CURLUPART_PORT);
-  std::string base =
-      fmt::format("{}://{}{}", scheme, host, explicit_port.empty() ? "" : ":" + explicit_port);
+  std::string host = url->host;
+  std::string port = url->port_or_default();
+  std::string base = url->origin();
   std::string connect_to;
-  if (scheme == "https" && !options.tls.server_name.empty() && options.unix_socket_path.empty()) {
+  if (url->scheme == "https" && !options.tls.server_name.empty() &&
+      options.unix_socket_path.empty()) {
     // Put the name to verify in the URL (so SNI and host verification use it) and tell libcurl
     // to connect to the real host instead.
     base = fmt::format("https://{}:{}", options.tls.server_name, port);
@@ -265,16 +209,11 @@ std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user)
   return total;
 }
 
-Result<Response> attempt_once(const Target& target, const Request& request, Attempt& attempt) {
+// Sets on `h` how to reach the server: timeouts, the socket, TLS, authentication. `connect_to_list`
+// must outlive the transfer.
+Status set_connection_options(CURL* h, const Target& target, std::chrono::milliseconds timeout,
+                              Slist& connect_to_list) {
   const ClientOptions& options = target.options;
-  CURL* h = attempt.handle;
-  curl_easy_reset(h);  // keeps live connections for keep-alive
-  char error_buffer[CURL_ERROR_SIZE] = {0};
-  std::string url = target.base_url + request.target;
-  auto timeout = request.timeout.value_or(options.request_timeout);
-
-  curl_easy_setopt(h, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, error_buffer);
   curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
@@ -293,7 +232,6 @@ Result<Response> attempt_once(const Target& target, const Request& request, Atte
   if (!options.unix_socket_path.empty()) {
     curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, options.unix_socket_path.c_str());
   }
-  Slist connect_to_list;
   if (!target.connect_to.empty()) {
     if (!append(connect_to_list, target.connect_to))
       return Error(ErrorKind::internal, "out of memory");
@@ -314,8 +252,12 @@ Result<Response> attempt_once(const Target& target, const Request& request, Atte
     curl_easy_setopt(h, CURLOPT_HTTPAUTH, static_cast<long>(CURLAUTH_BASIC));
     curl_easy_setopt(h, CURLOPT_USERPWD, options.basic_auth.reveal().c_str());
   }
+  return {};
+}
 
-  Slist headers;
+// Sets on `h` what to send and where the answer goes (`attempt`). `headers` must outlive the
+// transfer.
+Status set_request_options(CURL* h, const Request& request, Attempt& attempt, Slist& headers) {
   bool appended = append(headers, "Expect:");  // no "100-continue" round trip
   for (const auto& [name, value] : request.headers) {
     appended = appended && append(headers, fmt::format("{}: {}", name, value));
@@ -344,12 +286,29 @@ Result<Response> attempt_once(const Target& target, const Request& request, Atte
   curl_easy_setopt(h, CURLOPT_WRITEDATA, &attempt);
   curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, &on_header);
   curl_easy_setopt(h, CURLOPT_HEADERDATA, &attempt.response);
+  return {};
+}
 
-  CURLcode code = curl_easy_perform(h);
+Result<Response> attempt_once(const Target& target, const Request& request, Attempt& attempt) {
+  CURL* h = attempt.handle;
+  curl_easy_reset(h);  // keeps live connections for keep-alive
+  char error_buffer[CURL_ERROR_SIZE] = {0};
+  std::string url = target.base_url + request.target;
+  curl_easy_setopt(h, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, error_buffer);
+  Slist connect_to_list;
+  Slist headers;
+  auto timeout = request.timeout.value_or(target.options.request_timeout);
+  Status prepared = set_connection_options(h, target, timeout, connect_to_list);
+  if (prepared.ok())
+    prepared = set_request_options(h, request, attempt, headers);
+  CURLcode code = prepared.ok() ? curl_easy_perform(h) : CURLE_OK;
   // The handle keeps pointers to these locals: drop them before they go away.
   curl_easy_setopt(h, CURLOPT_ERRORBUFFER, nullptr);
   curl_easy_setopt(h, CURLOPT_HTTPHEADER, nullptr);
   curl_easy_setopt(h, CURLOPT_CONNECT_TO, nullptr);
+  if (!prepared.ok())
+    return std::move(prepared).error();
 
   if (code == CURLE_OK) {
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &attempt.response.status);
@@ -359,57 +318,21 @@ Result<Response> attempt_once(const Target& target, const Request& request, Atte
     return std::move(attempt.sink_error->add_context(
         fmt::format("{} {}: writing the response", request.method, request.target)));
   }
-  std::string detail = error_buffer[0] != '\0' ? error_buffer : curl_easy_strerror(code);
-  std::string prefix = fmt::format("{} {}", request.method, request.target);
-  std::string where = redact_url(
-      options.unix_socket_path.empty() ? target.base_url : "unix://" + options.unix_socket_path);
-  switch (code) {
-    case CURLE_COULDNT_RESOLVE_HOST:
-    case CURLE_COULDNT_RESOLVE_PROXY:
-    case CURLE_COULDNT_CONNECT:
-      attempt.retryable = true;
-      attempt.unsent = true;
-      return Error(ErrorKind::unavailable,
-                   with_hint(fmt::format("{}: cannot connect to {}: {}", prefix, where, detail),
-                             options.hints.unreachable));
-    case CURLE_OPERATION_TIMEDOUT: {
-      attempt.retryable = true;
-      curl_off_t connected = 0;
-      curl_easy_getinfo(h, CURLINFO_CONNECT_TIME_T, &connected);
-      if (connected == 0) {
-        attempt.unsent = true;
-        return Error(ErrorKind::unavailable,
-                     with_hint(fmt::format("{}: cannot connect to {}: {}", prefix, where, detail),
-                               options.hints.unreachable));
-      }
-      return Error(ErrorKind::transient, fmt::format("{}: timed out: {}", prefix, detail));
-    }
-    case CURLE_SEND_ERROR:
-    case CURLE_RECV_ERROR:
-    case CURLE_GOT_NOTHING:
-    case CURLE_PARTIAL_FILE:
-    case CURLE_HTTP2:
-    case CURLE_HTTP2_STREAM:
-      attempt.retryable = true;
-      return Error(ErrorKind::transient,
-                   fmt::format("{}: connection to {} failed: {}", prefix, where, detail));
-    case CURLE_PEER_FAILED_VERIFICATION:
-    case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_SSL_CACERT_BADFILE:
-    case CURLE_SSL_CERTPROBLEM:
-    case CURLE_SSL_ISSUER_ERROR:
-    case CURLE_SSL_CRL_BADFILE:
-    case CURLE_SSL_CIPHER:
-    case CURLE_SSL_ENGINE_NOTFOUND:
-    case CURLE_SSL_ENGINE_SETFAILED:
-    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-    case CURLE_SSL_INVALIDCERTSTATUS:
-      return Error(ErrorKind::unavailable,
-                   with_hint(fmt::format("{}: TLS to {} failed: {}", prefix, where, detail),
-                             options.hints.tls));
-    default:
-      return Error(ErrorKind::internal, fmt::format("{}: {}", prefix, detail));
-  }
+  curl_off_t connect_time = 0;
+  curl_easy_getinfo(h, CURLINFO_CONNECT_TIME_T, &connect_time);
+  const auto& options = target.options;
+  auto failure = classify_transfer_failure(
+      {.code = code,
+       .connected = connect_time != 0,
+       .detail = error_buffer[0] != '\0' ? error_buffer : curl_easy_strerror(code),
+       .request = fmt::format("{} {}", request.method, request.target),
+       .where =
+           redact_url(options.unix_socket_path.empty() ? target.base_url
+                                                       : "unix://" + options.unix_socket_path)},
+      options.hints);
+  attempt.retryable = failure.retryable;
+  attempt.unsent = failure.unsent;
+  return std::move(failure.error);
 }
 
 }  // namespace

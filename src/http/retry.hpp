@@ -23,6 +23,10 @@ bool is_retryable_status(long status);
 // 9.2.2): GET, HEAD, PUT, DELETE, OPTIONS. POST and PATCH are not: sent twice, they may act twice.
 bool is_idempotent_method(std::string_view method);
 
+// The standard reason phrase of `status` ("Not Found"), for the statuses Consul, S3 and the AWS
+// credential endpoints answer with; "" for any other.
+std::string_view reason_phrase(long status);
+
 // The kind of error a final non-2xx `status` is.
 ErrorKind error_kind_for_status(long status);
 

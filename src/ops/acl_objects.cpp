@@ -5,7 +5,7 @@
 
 #include <fmt/format.h>
 
-#include "archive/meta.hpp"
+#include "util/time.hpp"
 
 namespace csnap::ops {
 namespace {
@@ -161,7 +161,7 @@ std::string token_skip_reason(const json& token, const LiveIndex& live,
   if (auto method = json_text(token, "AuthMethod"); !method.empty())
     return fmt::format("a login token of auth method {}: Consul makes those only at login", method);
   if (auto expiry = json_text(token, "ExpirationTime"); !expiry.empty()) {
-    auto when = archive::parse_rfc3339(expiry);
+    auto when = parse_rfc3339(expiry);
     if (when.ok() && *when <= now)
       return fmt::format("expired at {}", expiry);
   }

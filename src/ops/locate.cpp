@@ -7,25 +7,13 @@
 
 #include <fmt/format.h>
 
-#include "archive/meta.hpp"
 #include "ops/encryption.hpp"
 #include "ops/naming.hpp"
 #include "util/file.hpp"
 #include "util/log.hpp"
+#include "util/time.hpp"
 
 namespace csnap::ops {
-
-namespace {
-
-// "2099-01-01T00:00:00Z", or the bare number for a time too far out to format.
-std::string key_time_text(std::int64_t unix_time) {
-  constexpr std::int64_t kYear9999 = 253402300799;
-  if (unix_time < 0 || unix_time > kYear9999)
-    return std::to_string(unix_time);
-  return archive::format_rfc3339(std::chrono::sys_seconds{std::chrono::seconds{unix_time}});
-}
-
-}  // namespace
 
 Result<storage::ObjectInfo> latest_backup(storage::Backend& backend, std::string_view prefix,
                                           const LatestOptions& options) {
@@ -44,14 +32,15 @@ Result<storage::ObjectInfo> latest_backup(storage::Backend& backend, std::string
           "Ignoring backup {} for 'latest': its name dates it {}, more than {}s ahead of "
           "this machine's clock; a wrong clock or someone who can write to the storage put "
           "it there (name it to use it anyway; remove it if it is not yours)",
-          object.key, key_time_text(*time), kMaxFutureSkew.count());
+          object.key, format_rfc3339(std::chrono::sys_seconds{std::chrono::seconds{*time}}),
+          kMaxFutureSkew.count());
       ++future_dated;
       continue;
     }
     dated.emplace_back(*time, std::move(object));
   }
-  std::sort(dated.begin(), dated.end(), [](const auto& a, const auto& b) {
-    return a.first != b.first ? a.first > b.first : a.second.key > b.second.key;
+  sort_newest_first(dated, [](const auto& backup) {
+    return BackupSortKey{backup.first, backup.second.key};
   });
   std::size_t unencrypted = 0;
   for (auto& [time, object] : dated) {

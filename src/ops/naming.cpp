@@ -2,26 +2,26 @@
 
 #include <cctype>
 #include <charconv>
-#include <ctime>
 
 #include <fmt/format.h>
 #include <unistd.h>
+
+#include "util/time.hpp"
 
 namespace csnap::ops {
 
 std::string backup_key(std::string_view prefix, std::string_view host, std::int64_t unix_time,
                        std::string_view suffix) {
-  std::time_t time = unix_time;
-  std::tm utc{};
-  gmtime_r(&time, &utc);
+  auto date = utc_date(std::chrono::sys_seconds{std::chrono::seconds{unix_time}});
   std::string key;
   if (!prefix.empty()) {
     while (prefix.ends_with('/'))
       prefix.remove_suffix(1);
     key = fmt::format("{}/", prefix);
   }
-  key += fmt::format("{}/{}/{}/{}.consul.snapshot.{}{}", utc.tm_year + 1900, utc.tm_mon + 1,
-                     utc.tm_mday, host, unix_time, suffix);
+  key += fmt::format("{}/{}/{}/{}.consul.snapshot.{}{}", static_cast<int>(date.year()),
+                     static_cast<unsigned>(date.month()), static_cast<unsigned>(date.day()), host,
+                     unix_time, suffix);
   return key;
 }
 
@@ -58,6 +58,10 @@ std::optional<std::int64_t> backup_time_from_key(std::string_view key) {
       return value;
   }
   return std::nullopt;
+}
+
+bool newer_first(const BackupSortKey& a, const BackupSortKey& b) {
+  return a.time != b.time ? a.time > b.time : a.key > b.key;
 }
 
 bool dated_in_future(std::int64_t unix_time, std::chrono::system_clock::time_point now) {

@@ -2,11 +2,13 @@
 // The key layout shared by every storage backend, the original tool's:
 // `<prefix>/<YYYY>/<M>/<D>/<host>.consul.snapshot.<unix>.tar.zst` (UTC date, no zero padding).
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace csnap::ops {
 
@@ -24,6 +26,25 @@ std::string backup_key(std::string_view prefix, std::string_view host, std::int6
 // exactly one of the suffixes backups are written with (`.tar.zst`, `.tar.gz`, `.tar`, `.gz`,
 // each optionally `.age`). A neighbour such as `....tar.zst.sha256` is not a backup.
 std::optional<std::int64_t> backup_time_from_key(std::string_view key);
+
+// Where a backup stands in the order backups are listed in: the time in its key, and the key.
+struct BackupSortKey {
+  std::int64_t time;
+  std::string_view key;
+};
+
+// The one order of backups wherever they are listed (`list`, `latest`, retention, the daemon's
+// page): newest first by the time in the key; for the same second, the greater key first, so
+// that the order is total and never depends on the order the storage listed them in.
+bool newer_first(const BackupSortKey& a, const BackupSortKey& b);
+
+// Sorts `backups` in that order; `sort_key(backup)` gives a backup's BackupSortKey.
+template <typename Backup, typename SortKeyOf>
+void sort_newest_first(std::vector<Backup>& backups, SortKeyOf sort_key) {
+  std::sort(backups.begin(), backups.end(), [&](const Backup& a, const Backup& b) {
+    return newer_first(sort_key(a), sort_key(b));
+  });
+}
 
 // True when `unix_time` is more than kMaxFutureSkew after `now`.
 bool dated_in_future(std::int64_t unix_time, std::chrono::system_clock::time_point now);

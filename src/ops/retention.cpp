@@ -130,11 +130,11 @@ std::vector<RetentionDecision> RetentionPolicy::select(std::span<const storage::
     decision.action = RetentionAction::remove;
     backups.push_back(std::move(decision));
   }
-  auto newest_first = [](const auto& a, const auto& b) {
-    return *a.time != *b.time ? *a.time > *b.time : a.key > b.key;
+  auto sort_key = [](const RetentionDecision& decision) {
+    return BackupSortKey{*decision.time, decision.key};
   };
-  std::sort(backups.begin(), backups.end(), newest_first);
-  std::sort(future.begin(), future.end(), newest_first);
+  sort_newest_first(backups, sort_key);
+  sort_newest_first(future, sort_key);
   std::sort(others.begin(), others.end(),
             [](const auto& a, const auto& b) { return a.key < b.key; });
 

@@ -15,6 +15,7 @@
 #include "util/file.hpp"
 #include "util/log.hpp"
 #include "util/text.hpp"
+#include "util/time.hpp"
 
 namespace csnap::storage {
 namespace {
@@ -37,49 +38,20 @@ ErrorKind failure_kind(long status) {
   return kind == ErrorKind::not_found ? ErrorKind::unavailable : kind;
 }
 
-// A URL taken apart: "http://host:port" and the rest ("/path?query", at least "/").
-struct UrlParts {
-  std::string scheme;
-  std::string base;
-  std::string target;
-  std::string host;  // without port and brackets, lower case
-};
-
-Result<UrlParts> split_url(std::string_view url, std::string_view what) {
-  auto scheme_end = url.find("://");
-  if (scheme_end == std::string_view::npos) {
+// `url` parsed, with errors that name `what` (the variable or the endpoint it came from).
+Result<http::Url> split_url(std::string_view url, std::string_view what) {
+  auto parsed = http::parse_url(url);
+  if (!parsed.ok()) {
     return Error(ErrorKind::invalid_argument,
-                 fmt::format("{} '{}' is not a URL (expected http://host[:port]/path)", what,
-                             http::redact_url(url)));
+                 fmt::format("{} '{}' is not a URL (expected http://host[:port]/path): {}", what,
+                             http::redact_url(url), parsed.error().message()));
   }
-  UrlParts parts;
-  parts.scheme = to_lower(url.substr(0, scheme_end));
-  if (parts.scheme != "http" && parts.scheme != "https") {
-    return Error(ErrorKind::invalid_argument,
-                 fmt::format("{} {} must use http or https", what, http::redact_url(url)));
-  }
-  std::string_view rest = url.substr(scheme_end + 3);
-  std::string_view authority = rest.substr(0, rest.find_first_of("/?#"));
-  if (authority.empty() || authority.find('@') != std::string_view::npos) {
+  if (parsed->has_credentials) {
     return Error(ErrorKind::invalid_argument,
                  fmt::format("{} {} must name a host and carry no user or password", what,
                              http::redact_url(url)));
   }
-  parts.base = parts.scheme + "://" + std::string(authority);
-  std::string_view target = rest.substr(authority.size());
-  if (auto hash = target.find('#'); hash != std::string_view::npos)
-    target = target.substr(0, hash);
-  parts.target =
-      target.empty() || target.front() == '?' ? "/" + std::string(target) : std::string(target);
-  std::string_view host = authority;
-  if (host.front() == '[') {
-    host = host.substr(
-        1, host.find(']') == std::string_view::npos ? host.size() - 1 : host.find(']') - 1);
-  } else if (auto colon = host.rfind(':'); colon != std::string_view::npos) {
-    host = host.substr(0, colon);
-  }
-  parts.host = to_lower(host);
-  return parts;
+  return std::move(parsed).value();
 }
 
 bool is_loopback_host(const std::string& host) {
@@ -113,10 +85,6 @@ Result<std::unique_ptr<http::Client>> client_for(const std::string& base_url,
       (options.connect_timeout + options.request_timeout) * client.retry.max_attempts);
   client.hints.unreachable = std::move(hint);
   return http::Client::create(std::move(client));
-}
-
-std::optional<std::chrono::system_clock::time_point> to_time_point(std::int64_t unix_seconds) {
-  return std::chrono::system_clock::time_point(std::chrono::seconds(unix_seconds));
 }
 
 std::string text_of(const pugi::xml_node& node, const char* child) {
@@ -225,10 +193,10 @@ Result<AwsCredentials> parse_web_identity_response(std::string_view xml) {
     if (value)
       return Error(ErrorKind::corrupt, fmt::format("STS answer has no {}", name));
   }
-  auto expiration = parse_iso8601(text_of(credentials_node, "Expiration"));
+  auto expiration = parse_rfc3339(text_of(credentials_node, "Expiration"));
   if (!expiration)
     return Error(ErrorKind::corrupt, "STS answer has no valid Expiration");
-  credentials.expires = to_time_point(*expiration);
+  credentials.expires = *expiration;
   register_secrets(credentials);
   return credentials;
 }
@@ -265,13 +233,13 @@ Result<AwsCredentials> parse_credentials_json(std::string_view json, std::string
   if (expiration.empty()) {
     credentials.expires = now + 15min;
   } else {
-    auto parsed = parse_iso8601(expiration);
+    auto parsed = parse_rfc3339(expiration);
     if (!parsed) {
       return Error(
           ErrorKind::corrupt,
           fmt::format("{} answered an Expiration that is not a time: '{}'", what, expiration));
     }
-    credentials.expires = to_time_point(*parsed);
+    credentials.expires = *parsed;
   }
   return credentials;
 }
@@ -288,19 +256,19 @@ Result<AwsCredentials> assume_role_with_web_identity(const WebIdentitySettings& 
   std::string origin =
       settings.endpoint_origin.empty() ? "the STS endpoint" : settings.endpoint_origin;
   CSNAP_ASSIGN_OR_RETURN(auto url, split_url(settings.endpoint, origin));
-  if (url.scheme == "http" && !is_loopback_host(url.host)) {
+  if (url.scheme == "http" && !is_loopback_host(url.bare_host())) {
     return Error(ErrorKind::invalid_argument,
                  fmt::format("{} is {}, plain http to {}: the web identity token and the "
                              "credentials STS returns would cross the network unencrypted; use "
                              "https (plain http only to a loopback address)",
-                             origin, http::redact_url(settings.endpoint), url.host));
+                             origin, http::redact_url(settings.endpoint), url.bare_host()));
   }
-  CSNAP_ASSIGN_OR_RETURN(
-      auto client,
-      client_for(url.base, options, "check AWS_ENDPOINT_URL_STS or AWS_REGION and the network"));
+  CSNAP_ASSIGN_OR_RETURN(auto client,
+                         client_for(url.origin(), options,
+                                    "check AWS_ENDPOINT_URL_STS or AWS_REGION and the network"));
   http::Request request;
   request.method = "POST";
-  request.target = url.target;
+  request.target = url.target();
   // AssumeRoleWithWebIdentity hands out new credentials each time and changes nothing.
   request.idempotent = true;
   request.headers.emplace_back("Content-Type", "application/x-www-form-urlencoded; charset=utf-8");
@@ -374,11 +342,11 @@ Result<AwsCredentials> ContainerCredentialsProvider::fetch() {
       relative ? options_.relative_uri_base + (relative->starts_with('/') ? "" : "/") + *relative
                : *full;
   CSNAP_ASSIGN_OR_RETURN(auto parts, split_url(url, variable));
-  if (full && !relative && parts.scheme == "http" && !trusted_plain_http_host(parts.host)) {
+  if (full && !relative && parts.scheme == "http" && !trusted_plain_http_host(parts.bare_host())) {
     return Error(ErrorKind::invalid_argument,
                  fmt::format("AWS_CONTAINER_CREDENTIALS_FULL_URI points at {} over plain http; use "
                              "https, or a loopback address, 169.254.170.2 or 169.254.170.23",
-                             parts.host));
+                             parts.bare_host()));
   }
 
   Secret authorization;
@@ -398,11 +366,11 @@ Result<AwsCredentials> ContainerCredentialsProvider::fetch() {
   }
 
   // The path may identify the task: messages and logs show the host only.
-  std::string what = fmt::format("container credentials at {}", parts.base);
-  CSNAP_ASSIGN_OR_RETURN(auto client,
-                         client_for(parts.base, options_.call, fmt::format("check {}", variable)));
+  std::string what = fmt::format("container credentials at {}", parts.origin());
+  CSNAP_ASSIGN_OR_RETURN(
+      auto client, client_for(parts.origin(), options_.call, fmt::format("check {}", variable)));
   http::Request request;
-  request.target = parts.target;
+  request.target = parts.target();
   request.headers.emplace_back("Accept", "application/json");
   if (!authorization.empty())
     request.secret_headers.emplace_back("Authorization", authorization);
@@ -419,7 +387,7 @@ Result<AwsCredentials> ContainerCredentialsProvider::fetch() {
   CSNAP_ASSIGN_OR_RETURN(
       auto credentials,
       parse_credentials_json(response->body, what, std::chrono::system_clock::now()));
-  credentials.source = fmt::format("container credentials ({})", parts.base);
+  credentials.source = fmt::format("container credentials ({})", parts.origin());
   return credentials;
 }
 
@@ -489,7 +457,7 @@ Result<AwsCredentials> InstanceProfileCredentialsProvider::fetch() {
     endpoint = mode && to_lower(*mode) == "ipv6" ? kImdsEndpointIpv6 : kImdsEndpoint;
   }
   CSNAP_ASSIGN_OR_RETURN(auto parts, split_url(endpoint, "AWS_EC2_METADATA_SERVICE_ENDPOINT"));
-  endpoint = parts.base;
+  endpoint = parts.origin();
 
   std::lock_guard lock(mutex_);
   CSNAP_ASSIGN_OR_RETURN(

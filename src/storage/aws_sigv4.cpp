@@ -8,6 +8,7 @@
 #include <openssl/hmac.h>
 
 #include "util/text.hpp"
+#include "util/time.hpp"
 
 namespace csnap::storage {
 namespace {
@@ -91,10 +92,7 @@ std::string sha256_hex(std::string_view data) {
 }
 
 std::string amz_date(std::time_t time) {
-  std::tm utc{};
-  gmtime_r(&time, &utc);
-  return fmt::format("{:04}{:02}{:02}T{:02}{:02}{:02}Z", utc.tm_year + 1900, utc.tm_mon + 1,
-                     utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec);
+  return format_iso8601_basic(std::chrono::sys_seconds{std::chrono::seconds{time}});
 }
 
 std::string amz_day(std::time_t time) {

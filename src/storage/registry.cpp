@@ -126,14 +126,14 @@ Result<StorageSettings> apply_storage_url(std::string_view url, StorageSettings 
   auto scheme_end = url.find("://");
   if (scheme_end == std::string_view::npos)
     return bad(fmt::format("storage URL '{}' has no scheme (use s3:// or file://)", url));
-  auto scheme = to_lower(url.substr(0, scheme_end));
-  std::string_view rest = url.substr(scheme_end + 3);
-  std::string_view query;
-  if (auto question = rest.find('?'); question != std::string_view::npos) {
-    query = rest.substr(question + 1);
-    rest = rest.substr(0, question);
-  }
-  if (scheme == "file") {
+  if (to_lower(url.substr(0, scheme_end)) == "file") {
+    // Not parsed as a URL: file://relative/path is a path, not a host.
+    std::string_view rest = url.substr(scheme_end + 3);
+    std::string_view query;
+    if (auto question = rest.find('?'); question != std::string_view::npos) {
+      query = rest.substr(question + 1);
+      rest = rest.substr(0, question);
+    }
     if (!query.empty())
       return bad(fmt::format("file storage URL '{}' takes no parameters", url));
     // file:///abs/path, file://localhost/abs/path, and file://relative/path for convenience.
@@ -146,17 +146,18 @@ Result<StorageSettings> apply_storage_url(std::string_view url, StorageSettings 
     base.s3_bucket.clear();
     return base;
   }
-  if (scheme != "s3")
-    return bad(fmt::format("unsupported storage URL scheme '{}' (use s3:// or file://)", scheme));
-  auto slash = rest.find('/');
-  CSNAP_ASSIGN_OR_RETURN(base.s3_bucket, percent_decode(rest.substr(0, slash)));
-  if (base.s3_bucket.empty())
-    return bad(fmt::format("storage URL '{}' has no bucket", url));
-  if (slash != std::string_view::npos) {
-    CSNAP_ASSIGN_OR_RETURN(base.s3_prefix, percent_decode(rest.substr(slash + 1)));
-    while (base.s3_prefix.ends_with('/'))
-      base.s3_prefix.pop_back();
+  auto parsed = http::parse_url(url, {.schemes = {"s3"}, .host_name = "bucket"});
+  if (!parsed.ok()) {
+    return bad(fmt::format("storage URL '{}': {} (use s3://bucket/prefix or file:///path)", url,
+                           parsed.error().message()));
   }
+  if (!parsed->port.empty() || parsed->has_credentials || parsed->has_fragment)
+    return bad(fmt::format("storage URL '{}' must be s3://bucket/prefix?parameters", url));
+  CSNAP_ASSIGN_OR_RETURN(base.s3_bucket, percent_decode(parsed->host));
+  CSNAP_ASSIGN_OR_RETURN(base.s3_prefix, percent_decode(std::string_view(parsed->path).substr(1)));
+  while (base.s3_prefix.ends_with('/'))
+    base.s3_prefix.pop_back();
+  std::string_view query = parsed->query;
   while (!query.empty()) {
     auto amp = query.find('&');
     auto pair = query.substr(0, amp);

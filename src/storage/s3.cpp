@@ -13,35 +13,13 @@
 #include "storage/aws_sigv4.hpp"
 #include "util/log.hpp"
 #include "util/text.hpp"
+#include "util/time.hpp"
 
 namespace csnap::storage {
 namespace {
 
 constexpr std::size_t kMaxPartSize = std::size_t{5} * 1024 * kMiB;
 constexpr std::size_t kMaxErrorText = 300;
-
-std::string_view reason_phrase(long status) {
-  switch (status) {
-    case 400:
-      return " Bad Request";
-    case 403:
-      return " Forbidden";
-    case 404:
-      return " Not Found";
-    case 409:
-      return " Conflict";
-    case 412:
-      return " Precondition Failed";
-    case 416:
-      return " Range Not Satisfiable";
-    case 500:
-      return " Internal Server Error";
-    case 503:
-      return " Service Unavailable";
-    default:
-      return "";
-  }
-}
 
 bool is_dns_safe_bucket(std::string_view bucket) {
   return bucket.find('.') == std::string_view::npos &&
@@ -517,32 +495,24 @@ Result<std::unique_ptr<S3Backend>> S3Backend::create(S3Options options) {
   std::string endpoint = options.endpoint.empty()
                              ? fmt::format("https://s3.{}.amazonaws.com", options.region)
                              : options.endpoint;
-  if (endpoint.find("://") == std::string::npos)
-    endpoint = "https://" + endpoint;
-  auto scheme_end = endpoint.find("://");
-  std::string scheme = to_lower(endpoint.substr(0, scheme_end));
-  if (scheme != "http" && scheme != "https") {
-    return Error(ErrorKind::invalid_argument,
-                 fmt::format("S3 endpoint {} must use http or https", http::redact_url(endpoint)));
+  auto url = http::parse_url(endpoint, {.default_scheme = "https"});
+  if (!url.ok()) {
+    return std::move(url).error().add_context(
+        fmt::format("S3 endpoint {}", http::redact_url(endpoint)));
   }
-  std::string rest = endpoint.substr(scheme_end + 3);
-  std::string authority = rest.substr(0, rest.find_first_of("/?#"));
-  std::string path = rest.substr(authority.size());
-  if (path != "" && path != "/") {
-    return Error(ErrorKind::invalid_argument,
-                 fmt::format("S3 endpoint {} must not have a path", http::redact_url(endpoint)));
-  }
-  if (authority.find('@') != std::string::npos) {
+  if (url->has_credentials) {
     return Error(ErrorKind::invalid_argument,
                  "S3 endpoint must not carry credentials (use AWS_ACCESS_KEY_ID and friends)");
   }
-  if (authority.empty())
-    return Error(ErrorKind::invalid_argument, "S3 endpoint has no host");
-  // libcurl leaves a default port out of the Host header; so does the signature.
-  if ((scheme == "https" && authority.ends_with(":443")) ||
-      (scheme == "http" && authority.ends_with(":80"))) {
-    authority.erase(authority.rfind(':'));
+  if (url->path != "/" || !url->query.empty() || url->has_fragment) {
+    return Error(ErrorKind::invalid_argument,
+                 fmt::format("S3 endpoint {} must not have a path", http::redact_url(endpoint)));
   }
+  // libcurl leaves a default port out of the Host header; so does the signature.
+  std::string authority = url->host;
+  if (!url->port.empty() && url->port != (url->scheme == "https" ? "443" : "80"))
+    authority += ":" + url->port;
+  const std::string& scheme = url->scheme;
   bool path_style = false;
   switch (options.addressing) {
     case S3Addressing::path_style:
@@ -656,7 +626,8 @@ Error S3Backend::error_for(const Call& call, const http::Response& response) con
     if (!parsed->message.empty())
       message += ": " + parsed->message;
   } else {
-    message += reason_phrase(response.status);
+    if (auto phrase = http::reason_phrase(response.status); !phrase.empty())
+      message += fmt::format(" {}", phrase);
     std::string text(trim(response.body));
     if (text.size() > kMaxErrorText)
       text = text.substr(0, kMaxErrorText) + "...";
@@ -721,8 +692,8 @@ Result<ObjectInfo> S3Backend::stat(std::string_view key) {
     return Error(ErrorKind::corrupt,
                  fmt::format("HEAD {}: no Content-Length", object_url(call.key)));
   }
-  auto modified = parse_http_date(header_or_empty(response, "Last-Modified")).value_or(0);
-  return ObjectInfo{std::string(key), *size, modified};
+  auto modified = parse_http_date(header_or_empty(response, "Last-Modified"));
+  return ObjectInfo{std::string(key), *size, modified ? modified->time_since_epoch().count() : 0};
 }
 
 Result<std::vector<ObjectInfo>> S3Backend::list(std::string_view prefix) {

@@ -1,14 +1,13 @@
 #include "storage/s3_xml.hpp"
 
 #include <charconv>
-#include <cstdio>
-#include <ctime>
 
 #include <fmt/format.h>
 #include <pugixml.hpp>
 
 #include "http/retry.hpp"
 #include "util/text.hpp"
+#include "util/time.hpp"
 
 namespace csnap::storage {
 namespace {
@@ -38,43 +37,6 @@ Result<std::uint64_t> parse_size(std::string_view text) {
 
 bool is_true(const pugi::xml_node& node, const char* child) {
   return to_lower(trim(text_of(node, child))) == "true";
-}
-
-std::string escape_xml(std::string_view text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out.push_back(c);
-    }
-  }
-  return out;
-}
-
-std::optional<std::int64_t> to_unix(int year, int month, int day, int hour, int minute,
-                                    int second) {
-  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60)
-    return std::nullopt;
-  std::tm utc{};
-  utc.tm_year = year - 1900;
-  utc.tm_mon = month - 1;
-  utc.tm_mday = day;
-  utc.tm_hour = hour;
-  utc.tm_min = minute;
-  utc.tm_sec = second;
-  return static_cast<std::int64_t>(timegm(&utc));
 }
 
 }  // namespace
@@ -127,7 +89,8 @@ Result<ListObjectsPage> parse_list_objects_v2(std::string_view xml) {
     if (object.key.empty())
       return Error(ErrorKind::corrupt, "ListObjectsV2 answer has an object without a key");
     CSNAP_ASSIGN_OR_RETURN(object.size, parse_size(text_of(node, "Size")));
-    object.modified_unix = parse_iso8601(text_of(node, "LastModified")).value_or(0);
+    auto modified = parse_rfc3339(text_of(node, "LastModified"));
+    object.modified_unix = modified ? modified->time_since_epoch().count() : 0;
     page.objects.push_back(std::move(object));
   }
   if (is_true(root, "IsTruncated")) {
@@ -166,37 +129,10 @@ std::string complete_multipart_body(const std::vector<std::string>& etags) {
   std::string out = "<CompleteMultipartUpload>";
   for (std::size_t i = 0; i < etags.size(); ++i) {
     out += fmt::format("<Part><PartNumber>{}</PartNumber><ETag>{}</ETag></Part>", i + 1,
-                       escape_xml(etags[i]));
+                       html_escape(etags[i]));
   }
   out += "</CompleteMultipartUpload>";
   return out;
-}
-
-std::optional<std::int64_t> parse_iso8601(std::string_view text) {
-  int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
-  std::string copy(text);
-  if (std::sscanf(copy.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d", &year, &month, &day, &hour, &minute,
-                  &second) != 6) {
-    return std::nullopt;
-  }
-  return to_unix(year, month, day, hour, minute, second);
-}
-
-std::optional<std::int64_t> parse_http_date(std::string_view text) {
-  static constexpr std::string_view months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                                "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-  int day = 0, year = 0, hour = 0, minute = 0, second = 0;
-  char month_name[4] = {0};
-  std::string copy(text);
-  if (std::sscanf(copy.c_str(), "%*3s, %2d %3s %4d %2d:%2d:%2d", &day, month_name, &year, &hour,
-                  &minute, &second) != 6) {
-    return std::nullopt;
-  }
-  for (int i = 0; i < 12; ++i) {
-    if (months[i] == month_name)
-      return to_unix(year, i + 1, day, hour, minute, second);
-  }
-  return std::nullopt;
 }
 
 }  // namespace csnap::storage

@@ -54,8 +54,4 @@ Result<std::string> parse_initiate_multipart(std::string_view xml);
 // The body of CompleteMultipartUpload for `etags` (part 1 first).
 std::string complete_multipart_body(const std::vector<std::string>& etags);
 
-// Seconds since the epoch for "2009-10-12T17:50:30.000Z" and for "Mon, 12 Oct 2009 17:50:30 GMT".
-std::optional<std::int64_t> parse_iso8601(std::string_view text);
-std::optional<std::int64_t> parse_http_date(std::string_view text);
-
 }  // namespace csnap::storage

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "util/text.hpp"
+#include "util/time.hpp"
 
 namespace csnap::log {
 namespace {
@@ -121,18 +122,16 @@ void write(Level level, std::string_view message) {
   auto& s = state();
   std::time_t now = std::time(nullptr);
   std::tm local{};
-  std::tm utc{};
   localtime_r(&now, &local);
-  gmtime_r(&now, &utc);
 
   std::lock_guard lock(s.mutex);
   std::string text = scrub(message, s.secrets);
   std::string line;
   if (s.format == Format::json) {
-    char stamp[32];
-    std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &utc);
     nlohmann::json object = {
-        {"time", stamp}, {"level", to_lower(level_name(level))}, {"msg", text}};
+        {"time", format_rfc3339(std::chrono::sys_seconds{std::chrono::seconds{now}})},
+        {"level", to_lower(level_name(level))},
+        {"msg", text}};
     line = object.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   } else {
     char stamp[32];

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "util/json_string.hpp"
+
 namespace csnap {
 
 std::string_view trim(std::string_view text) {
@@ -28,6 +30,42 @@ std::optional<bool> parse_bool(std::string_view text) {
   if (word == "false" || word == "0" || word == "no" || word == "off")
     return false;
   return std::nullopt;
+}
+
+std::string html_escape(std::string_view text) {
+  bool valid = is_valid_utf8(text);
+  std::string out;
+  out.reserve(text.size() + text.size() / 8);
+  for (char c : text) {
+    auto byte = static_cast<unsigned char>(c);
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        if (byte < 0x20 && c != '\t' && c != '\n' && c != '\r')
+          break;  // not allowed in HTML (nor XML) text
+        if (byte == 0x7F)
+          break;
+        if (byte >= 0x80 && !valid)
+          out += "\xEF\xBF\xBD";  // U+FFFD
+        else
+          out += c;
+    }
+  }
+  return out;
 }
 
 }  // namespace csnap

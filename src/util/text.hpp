@@ -15,4 +15,9 @@ std::string to_lower(std::string_view text);
 // false, 0, no, off, in any case; nothing for any other text (an empty one included).
 std::optional<bool> parse_bool(std::string_view text);
 
+// `text` with &, <, >, " and ' as character references, control characters other than TAB, LF
+// and CR dropped, and the bytes of invalid UTF-8 as U+FFFD: safe in HTML and XML element content
+// and in quoted attribute values (the daemon's page, S3's request bodies).
+std::string html_escape(std::string_view text);
+
 }  // namespace csnap

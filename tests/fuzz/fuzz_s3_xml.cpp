@@ -6,6 +6,7 @@
 
 #include "fuzz_support.hpp"
 #include "storage/s3_xml.hpp"
+#include "util/time.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace csnap;
@@ -15,7 +16,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   (void)storage::parse_list_objects_v2(text);
   (void)storage::parse_list_multipart_uploads(text);
   (void)storage::parse_initiate_multipart(text);
-  (void)storage::parse_iso8601(text);
-  (void)storage::parse_http_date(text);
+  (void)parse_rfc3339(text);
+  (void)parse_http_date(text);
   return 0;
 }

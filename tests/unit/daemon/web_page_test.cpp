@@ -81,15 +81,6 @@ std::string page(const Snapshot& snapshot,
   return render_page(snapshot, evaluate_health(snapshot, now, 3600s), 3600s, now, backups);
 }
 
-TEST(HtmlEscape, EscapesMarkupAndCleansBytes) {
-  EXPECT_EQ(html_escape("<script>alert(\"x&y\")</script>'"),
-            "&lt;script&gt;alert(&quot;x&amp;y&quot;)&lt;/script&gt;&#39;");
-  EXPECT_EQ(html_escape("tab\tnew\nline\x01\x7f!"), "tab\tnew\nline!");
-  EXPECT_EQ(html_escape("caf\xC3\xA9"), "caf\xC3\xA9");
-  EXPECT_EQ(html_escape("bad \xFF byte"), "bad \xEF\xBF\xBD byte");
-  EXPECT_EQ(html_escape(""), "");
-}
-
 TEST(WebPage, StatusOfABusyDaemon) {
   Snapshot snapshot = busy_snapshot();
   std::string html = page(snapshot);

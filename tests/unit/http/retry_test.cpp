@@ -28,6 +28,18 @@ TEST(Retry, StatusKinds) {
   EXPECT_EQ(error_kind_for_status(418), ErrorKind::internal);
 }
 
+// One table for the HTTP client's errors and S3's (each had its own, with different entries).
+TEST(Retry, ReasonPhrases) {
+  EXPECT_EQ(reason_phrase(401), "Unauthorized");
+  EXPECT_EQ(reason_phrase(404), "Not Found");
+  EXPECT_EQ(reason_phrase(412), "Precondition Failed");
+  EXPECT_EQ(reason_phrase(416), "Range Not Satisfiable");
+  EXPECT_EQ(reason_phrase(429), "Too Many Requests");
+  EXPECT_EQ(reason_phrase(504), "Gateway Timeout");
+  for (long status : {0L, 200L, 418L, 501L, 999L})
+    EXPECT_EQ(reason_phrase(status), "") << status;
+}
+
 TEST(Retry, CeilingDoublesUpToTheCap) {
   RetryPolicy policy{.max_attempts = 10,
                      .initial_backoff = milliseconds(100),

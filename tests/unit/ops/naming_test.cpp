@@ -54,5 +54,37 @@ TEST(DatedInFuture, MoreThanTheToleranceAheadOfNow) {
   EXPECT_TRUE(dated_in_future(INT64_MAX, now));
 }
 
+TEST(NewestFirst, LaterTimeFirstThenGreaterKey) {
+  EXPECT_TRUE(newer_first({200, "a"}, {100, "z"}));
+  EXPECT_FALSE(newer_first({100, "z"}, {200, "a"}));
+  // The same second: the greater key first, whatever the hosts are called.
+  EXPECT_TRUE(newer_first({100, "b/h2.consul.snapshot.100.tar.zst"},
+                          {100, "b/h1.consul.snapshot.100.tar.zst"}));
+  EXPECT_FALSE(newer_first({100, "b/h1.consul.snapshot.100.tar.zst"},
+                           {100, "b/h2.consul.snapshot.100.tar.zst"}));
+  EXPECT_FALSE(newer_first({100, "same"}, {100, "same"}));  // a strict order
+}
+
+TEST(NewestFirst, SortsTheSameFromAnyListingOrder) {
+  struct Listed {
+    std::string key;
+    std::int64_t time;
+  };
+  std::vector<Listed> listed = {
+      {"x/a.1", 1}, {"x/b.3", 3}, {"x/a.3", 3}, {"x/c.2", 2}, {"x/c.3", 3}};
+  std::vector<std::string> expected = {"x/c.3", "x/b.3", "x/a.3", "x/c.2", "x/a.1"};
+  std::sort(listed.begin(), listed.end(),
+            [](const Listed& a, const Listed& b) { return a.key < b.key; });
+  do {
+    auto sorted = listed;
+    sort_newest_first(sorted, [](const Listed& b) { return BackupSortKey{b.time, b.key}; });
+    std::vector<std::string> keys;
+    for (const auto& backup : sorted)
+      keys.push_back(backup.key);
+    ASSERT_EQ(keys, expected);
+  } while (std::next_permutation(listed.begin(), listed.end(),
+                                 [](const Listed& a, const Listed& b) { return a.key < b.key; }));
+}
+
 }  // namespace
 }  // namespace csnap::ops

@@ -66,6 +66,15 @@ TEST(StorageUrl, RejectsBadUrlsNamingTheProblem) {
   EXPECT_FALSE(apply_storage_url("/just/a/path", {}).ok());
 }
 
+TEST(StorageUrl, S3UrlsNameABucketNotAServer) {
+  for (const char* bad : {"s3://user:pw@b/x", "s3://b:9000/x", "s3://b/x#top", "s3://b c/x"})
+    EXPECT_FALSE(apply_storage_url(bad, {}).ok()) << bad;
+  auto upper = apply_storage_url("S3://Team.Bucket/a%20b/", {});
+  ASSERT_TRUE(upper.ok()) << upper.error().message();
+  EXPECT_EQ(upper->s3_bucket, "Team.Bucket");
+  EXPECT_EQ(upper->s3_prefix, "a b");
+}
+
 TEST(OpenBackend, PicksLocalByDefaultAndForFileUrls) {
   auto backend = open_backend({}, no_environment());
   ASSERT_TRUE(backend.ok());

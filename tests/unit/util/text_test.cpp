@@ -20,10 +20,27 @@ TEST(ParseBool, RefusesEverythingElse) {
   }
 }
 
-TEST(TextHelpers, TrimAndLower) {
+// Moved from daemon/web_page_test.cpp (the escaper lived in daemon/web_page.cpp).
+TEST(HtmlEscape, EscapesMarkupAndCleansBytes) {
+  EXPECT_EQ(html_escape("<script>alert(\"x&y\")</script>'"),
+            "&lt;script&gt;alert(&quot;x&amp;y&quot;)&lt;/script&gt;&#39;");
+  EXPECT_EQ(html_escape("tab\tnew\nline\x01\x7f!"), "tab\tnew\nline!");
+  EXPECT_EQ(html_escape("caf\xC3\xA9"), "caf\xC3\xA9");
+  EXPECT_EQ(html_escape("bad \xFF byte"), "bad \xEF\xBF\xBD byte");
+  EXPECT_EQ(html_escape(""), "");
+}
+
+TEST(HtmlEscape, ServesXmlBodies) {
+  // S3's CompleteMultipartUpload quotes ETags, which carry double quotes themselves.
+  EXPECT_EQ(html_escape("\"9b2cf535f27731c974343645a3985328\""),
+            "&quot;9b2cf535f27731c974343645a3985328&quot;");
+  EXPECT_EQ(html_escape("a&amp;b"), "a&amp;amp;b");
+}
+
+TEST(Text, TrimAndLower) {
   EXPECT_EQ(trim(" \t a b \r\n"), "a b");
-  EXPECT_EQ(trim("   "), "");
-  EXPECT_EQ(to_lower("AbC-1"), "abc-1");
+  EXPECT_EQ(trim(""), "");
+  EXPECT_EQ(to_lower("AbC-\xC3\x89"), "abc-\xC3\x89");
 }
 
 }  // namespace
