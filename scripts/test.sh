@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, and runs every test: unit and integration (against a real
 # Consul agent built from the Go module proxy and cached), in the default preset and again under
-# AddressSanitizer + UndefinedBehaviorSanitizer. Also fails on unformatted code.
+# AddressSanitizer + UndefinedBehaviorSanitizer; the threaded tests also under ThreadSanitizer.
+# Also fails on unformatted code, and with --tidy on any clang-tidy finding.
 #
-#   bash scripts/test.sh            # everything
-#   bash scripts/test.sh --no-asan  # skip the sanitizer build (faster local runs)
+#   bash scripts/test.sh            # everything but clang-tidy
+#   bash scripts/test.sh --no-asan  # skip the AddressSanitizer build (faster local runs)
+#   bash scripts/test.sh --no-tsan  # skip the ThreadSanitizer build
+#   bash scripts/test.sh --tidy     # also clang-tidy over src/ and tests/ (scripts/tidy.py); off
+#                                   # by default until the whole tree is clean
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # Paths under the checkout are hashed relative to it, so a fresh clone elsewhere (CI) reuses what
@@ -12,9 +16,13 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export CCACHE_BASEDIR="$PWD"
 
 asan=1
+tsan=1
+tidy=0
 for arg in "$@"; do
   case "$arg" in
     --no-asan) asan=0 ;;
+    --no-tsan) tsan=0 ;;
+    --tidy) tidy=1 ;;
     *) echo "test.sh: unknown argument $arg" >&2; exit 2 ;;
   esac
 done
@@ -45,10 +53,27 @@ run_preset() {
   ctest --preset "$preset" -j2 --timeout 900
 }
 
-run_preset default
+# timed <name> <command...>: runs one step of the run and says how long it took.
+timed() {
+  local name=$1 step_started
+  shift
+  step_started=$(date +%s)
+  "$@"
+  echo "== $name took $(($(date +%s) - step_started)) s"
+}
+
+timed "default" run_preset default
 echo "== format check"
 cmake --build --preset default --target format-check
+if ((tidy)); then
+  echo "== clang-tidy (files unchanged since a clean check are skipped: scripts/tidy.py)"
+  timed "clang-tidy" python3 scripts/tidy.py --build-dir build/default
+fi
 if ((asan)); then
-  run_preset asan
+  timed "asan" run_preset asan
+fi
+if ((tsan)); then
+  echo "== tsan (the tests that run threads)"
+  timed "tsan" bash scripts/tsan.sh
 fi
 echo "== all tests passed in $(($(date +%s) - started)) s"

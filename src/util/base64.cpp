@@ -6,20 +6,20 @@
 namespace csnap::base64 {
 namespace {
 
-constexpr std::string_view alphabet =
+constexpr std::string_view kAlphabet =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-constexpr std::array<std::int8_t, 256> make_reverse() {
-  std::array<std::int8_t, 256> table{};
+constexpr std::array<std::int16_t, 256> make_reverse() {
+  std::array<std::int16_t, 256> table{};
   for (auto& entry : table)
     entry = -1;
-  for (std::size_t i = 0; i < alphabet.size(); ++i) {
-    table[static_cast<unsigned char>(alphabet[i])] = static_cast<std::int8_t>(i);
+  for (std::size_t i = 0; i < kAlphabet.size(); ++i) {
+    table[static_cast<unsigned char>(kAlphabet[i])] = static_cast<std::int16_t>(i);
   }
   return table;
 }
 
-constexpr auto reverse = make_reverse();
+constexpr auto kReverse = make_reverse();
 
 }  // namespace
 
@@ -32,22 +32,22 @@ std::string encode(std::string_view bytes) {
   };
   for (; i + 3 <= bytes.size(); i += 3) {
     std::uint32_t group = byte_at(i) << 16 | byte_at(i + 1) << 8 | byte_at(i + 2);
-    out.push_back(alphabet[group >> 18 & 63]);
-    out.push_back(alphabet[group >> 12 & 63]);
-    out.push_back(alphabet[group >> 6 & 63]);
-    out.push_back(alphabet[group & 63]);
+    out.push_back(kAlphabet[group >> 18 & 63]);
+    out.push_back(kAlphabet[group >> 12 & 63]);
+    out.push_back(kAlphabet[group >> 6 & 63]);
+    out.push_back(kAlphabet[group & 63]);
   }
   std::size_t rest = bytes.size() - i;
   if (rest == 1) {
     std::uint32_t group = byte_at(i) << 16;
-    out.push_back(alphabet[group >> 18 & 63]);
-    out.push_back(alphabet[group >> 12 & 63]);
+    out.push_back(kAlphabet[group >> 18 & 63]);
+    out.push_back(kAlphabet[group >> 12 & 63]);
     out.append("==");
   } else if (rest == 2) {
     std::uint32_t group = byte_at(i) << 16 | byte_at(i + 1) << 8;
-    out.push_back(alphabet[group >> 18 & 63]);
-    out.push_back(alphabet[group >> 12 & 63]);
-    out.push_back(alphabet[group >> 6 & 63]);
+    out.push_back(kAlphabet[group >> 18 & 63]);
+    out.push_back(kAlphabet[group >> 12 & 63]);
+    out.push_back(kAlphabet[group >> 6 & 63]);
     out.push_back('=');
   }
   return out;
@@ -71,7 +71,7 @@ std::optional<std::string> decode(std::string_view text) {
       }
       if (padding > 0)
         return std::nullopt;  // data after padding
-      values[j] = reverse[static_cast<unsigned char>(c)];
+      values[j] = kReverse[static_cast<unsigned char>(c)];
       if (values[j] < 0)
         return std::nullopt;
     }
