@@ -1,3 +1,6 @@
+#include <memory>
+
+#include "cli/command_set.hpp"
 #include "cli/commands.hpp"
 #include "cli/daemon.hpp"
 #include "cli/progress.hpp"
@@ -9,6 +12,17 @@
 
 namespace csnap::cli {
 namespace {
+
+constexpr std::string_view kBackupExamples = R"(
+Examples:
+  # one backup of a local agent into ./consul-snapshots
+  consul-snapshot backup --once
+
+  # the original tool's daemon: a backup every BACKUPINTERVAL seconds
+  CONSUL_HTTP_ADDR=consul.service:8500 BACKUPINTERVAL=300 LOCAL_DIR=/var/backups consul-snapshot backup
+
+  # with an ACL token read from a file
+  CONSUL_HTTP_TOKEN_FILE=/etc/consul-snapshot/token consul-snapshot backup --once)";
 
 Result<ops::BackupOptions> backup_options(const config::Config& config) {
   ops::BackupOptions options;
@@ -55,6 +69,23 @@ Status backup_command(const config::Config& config, const BackupCommand& command
   if (command.once)
     return backup_once(config, options);
   return run_daemon(config, options);
+}
+
+void add_backup_command(CommandSet& commands) {
+  auto args = std::make_shared<BackupCommand>();
+  auto& app = commands.add({
+      .name = "backup",
+      .help = "take backups: one every --interval (the daemon), or one with --once",
+      .examples = kBackupExamples,
+      .scope = config::scope_backup,
+      .run =
+          [args](const config::Config& config) {
+            return exit_status(backup_command(config, *args));
+          },
+      // The daemon waits for SIGINT and SIGTERM itself, to stop within its grace.
+      .handles_signals = [args] { return !args->once; },
+  });
+  app.add_flag("--once", args->once, "take one backup and exit");
 }
 
 }  // namespace csnap::cli

@@ -1,6 +1,5 @@
 #include "cli/daemon.hpp"
 
-#include <algorithm>
 #include <chrono>
 #include <optional>
 #include <thread>
@@ -46,6 +45,7 @@ DaemonSettings read_daemon_settings(const config::Config& config) {
   DaemonSettings settings;
   settings.scheduler.interval = config.get(option::kInterval);
   settings.scheduler.lock_key = config.get(option::kLockKey);
+  settings.scheduler.last_backup_key = config.get(option::kLastbackupKey);
   settings.lock = config.get(option::kLock);
   settings.lock_ttl = config.get(option::kLockTtl);
   settings.lock_delay = config.get(option::kLockDelay);
@@ -77,16 +77,15 @@ class DaemonSteps final : public daemon::BackupSteps {
   }
 
   // Every replica's health reflects the cluster's last backup, read from the lastbackup key.
-  void read_cluster_last_backup() override {
+  std::optional<std::string> read_cluster_last_backup() override {
     auto entry = consul_->kv_get(options_.last_backup_key);
     if (!entry.ok()) {
       log::debug("Reading {} failed: {}", options_.last_backup_key, entry.error().message());
-      return;
+      return std::nullopt;
     }
-    if (entry->has_value()) {
-      daemon::offer_cluster_last_backup(state_, options_.last_backup_key, (*entry)->value,
-                                        daemon::Clock::now());
-    }
+    if (!entry->has_value())
+      return std::nullopt;
+    return (*entry)->value;
   }
 
   // The storage is opened once and kept, so that its connection and credentials (an STS or

@@ -4,21 +4,38 @@
 #include <chrono>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "cli/command_set.hpp"
 #include "cli/commands.hpp"
 #include "cli/setup.hpp"
 #include "cli/table.hpp"
 #include "cli/time_text.hpp"
 #include "ops/naming.hpp"
 #include "ops/retention.hpp"
+#include "util/duration.hpp"
 #include "util/log.hpp"
 
 namespace csnap::cli {
 namespace {
+
+constexpr std::string_view kPruneExamples = R"(
+Examples:
+  # what the policy would remove, removing nothing
+  consul-snapshot prune --keep-last 3 --dry-run
+
+  # keep the 24 newest hourly, 7 daily and 4 weekly backups, and everything of the last 2 days
+  consul-snapshot prune --keep-hourly 24 --keep-daily 7 --keep-weekly 4 --keep-within 2d
+
+  # the same policy as the daemon, from the environment
+  CONSUL_SNAPSHOT_KEEP_DAILY=14 LOCAL_DIR=/var/backups consul-snapshot prune --json
+
+The newest backup is never removed, and objects whose names are not backups are left alone.
+Buckets are UTC hours, days, ISO weeks and months; each keeps its newest backup.)";
 
 using json = nlohmann::json;
 
@@ -181,6 +198,19 @@ Result<int> prune_command(const config::Config& config, const PruneCommand& comm
     return exit_failed;
   }
   return exit_ok;
+}
+
+void add_prune_command(CommandSet& commands) {
+  auto args = std::make_shared<PruneCommand>();
+  auto& app = commands.add({
+      .name = "prune",
+      .help = "apply the retention policy (--keep-*) now: remove the backups it does not keep",
+      .examples = kPruneExamples,
+      .scope = config::scope_storage | config::scope_prune,
+      .run = [args](const config::Config& config) { return prune_command(config, *args); },
+  });
+  app.add_flag("--dry-run", args->dry_run, "list what would be removed, remove nothing");
+  app.add_flag("--json", args->json, "print JSON");
 }
 
 }  // namespace csnap::cli

@@ -1,11 +1,13 @@
 // diff, inspect and list: the commands that report on backups without changing anything.
 
 #include <algorithm>
+#include <memory>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "archive/backup_reader.hpp"
+#include "cli/command_set.hpp"
 #include "cli/commands.hpp"
 #include "cli/setup.hpp"
 #include "cli/table.hpp"
@@ -17,6 +19,25 @@
 
 namespace csnap::cli {
 namespace {
+
+constexpr std::string_view kDiffExamples = R"(
+Examples:
+  # what restoring the newest backup would change, key by key
+  consul-snapshot diff latest
+
+  # only under app/, as JSON; exit 1 when anything differs (for scripts and monitoring)
+  consul-snapshot diff latest --prefix app/ --json --exit-code)";
+
+constexpr std::string_view kInspectExamples = R"(
+Examples:
+  # metadata, counts and a full integrity check (decompress, every checksum, every entry)
+  consul-snapshot inspect latest
+  consul-snapshot inspect ./host.consul.snapshot.1795786800.tar.zst --json)";
+
+constexpr std::string_view kListExamples = R"(
+Examples:
+  consul-snapshot list
+  LOCAL_DIR=/var/backups consul-snapshot list --json)";
 
 using json = nlohmann::json;
 
@@ -223,6 +244,46 @@ Status list_command(const config::Config& config, const ReportCommand& command) 
   if (listed.empty())
     log::info("No backups under '{}' in {}", prefix, storage->describe());
   return {};
+}
+
+void add_report_commands(CommandSet& commands) {
+  auto diff = std::make_shared<ReportCommand>();
+  auto& diff_app = commands.add({
+      .name = "diff",
+      .help = "what a restore of the backup would change in Consul",
+      .examples = kDiffExamples,
+      .scope = config::scope_restore,
+      .run = [diff](const config::Config& config) { return diff_command(config, *diff); },
+  });
+  diff_app.add_option("backup", diff->backup, "a key in the storage, 'latest', or a file path");
+  diff_app.add_flag("--json", diff->json, "print JSON");
+  diff_app.add_flag("--exit-code", diff->exit_code, "exit 1 when there are differences");
+
+  auto inspect = std::make_shared<ReportCommand>();
+  auto& inspect_app = commands.add({
+      .name = "inspect",
+      .help = "a backup's metadata and counts, after a full integrity check",
+      .examples = kInspectExamples,
+      .scope = config::scope_storage,
+      .run =
+          [inspect](const config::Config& config) {
+            return exit_status(inspect_command(config, *inspect));
+          },
+  });
+  inspect_app.add_option("backup", inspect->backup,
+                         "a key in the storage, 'latest', or a file path");
+  inspect_app.add_flag("--json", inspect->json, "print JSON");
+
+  auto list = std::make_shared<ReportCommand>();
+  auto& list_app = commands.add({
+      .name = "list",
+      .help = "the backups in the storage, newest first",
+      .examples = kListExamples,
+      .scope = config::scope_storage,
+      .run =
+          [list](const config::Config& config) { return exit_status(list_command(config, *list)); },
+  });
+  list_app.add_flag("--json", list->json, "print JSON");
 }
 
 }  // namespace csnap::cli

@@ -1,10 +1,12 @@
 #include <filesystem>
 #include <iostream>
+#include <memory>
 #include <string>
 
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include "cli/command_set.hpp"
 #include "cli/commands.hpp"
 #include "cli/progress.hpp"
 #include "cli/setup.hpp"
@@ -14,6 +16,27 @@
 
 namespace csnap::cli {
 namespace {
+
+constexpr std::string_view kRestoreExamples = R"(
+Examples:
+  # restore a backup file, asking first
+  consul-snapshot restore ./consul-snapshots/backups/2026/11/27/host.consul.snapshot.1795786800.tar.zst
+
+  # the newest backup in LOCAL_DIR, without asking (scripts, CI)
+  consul-snapshot restore latest --yes
+
+  # verify a backup and say what would be written, without writing
+  consul-snapshot restore latest --dry-run
+
+  # only app/, and make it exactly as in the backup (keys the backup lacks are deleted)
+  consul-snapshot restore latest --prefix app/ --mode replace --yes
+
+  # a copy of app/ under app-copy/
+  consul-snapshot restore latest --prefix app/ --transform app/=app-copy/ --yes
+
+  # the original tool's variables
+  LOCAL_DIR=/var/backups LOCAL_BACKUP_FILE=backups/2026/11/27/host.consul.snapshot.1795786800.tar.zst \
+    consul-snapshot restore --yes)";
 
 namespace fs = std::filesystem;
 
@@ -212,6 +235,22 @@ Status restore_command(const config::Config& config, const RestoreCommand& comma
     return failure_of(report);
   log::info("Restore completed.");
   return {};
+}
+
+void add_restore_command(CommandSet& commands) {
+  auto args = std::make_shared<RestoreCommand>();
+  auto& app = commands.add({
+      .name = "restore",
+      .help = "verify a backup completely, compare it with Consul, and write what differs",
+      .examples = kRestoreExamples,
+      .scope = config::scope_restore,
+      .run =
+          [args](const config::Config& config) {
+            return exit_status(restore_command(config, *args));
+          },
+  });
+  app.add_option("backup", args->backup,
+                 "backup to restore: a key in the storage, 'latest', or a file path");
 }
 
 }  // namespace csnap::cli

@@ -4,6 +4,7 @@
 #include <openssl/crypto.h>
 #include <zstd.h>
 
+#include "cli/command_set.hpp"
 #include "cli/commands.hpp"
 #include "cli/version.hpp"
 
@@ -17,6 +18,22 @@ Status version_command() {
   fmt::print("zstd: {}\n", ZSTD_versionString());
   fmt::print("libarchive: {}\n", archive_version_details());
   return {};
+}
+
+void add_version_commands(CommandSet& commands) {
+  commands.add({
+      .name = "version",
+      .help = "version, build and linked library versions",
+      .run_alone = [] { return exit_status(version_command()); },
+  });
+  commands.add({
+      .name = "config-reference",
+      .help = "print every option (flag, environment variable, file key) as Markdown",
+      .run_alone = []() -> Result<int> {
+        fmt::print("{}", config::reference_markdown());
+        return exit_ok;
+      },
+  });
 }
 
 }  // namespace csnap::cli

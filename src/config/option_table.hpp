@@ -48,7 +48,7 @@ struct OptionSpec {
 };
 
 // The scrypt work factors age allows here (codec::age::kMaxScryptWorkFactor is the upper one;
-// cli checks that they agree).
+// cli/setup.cpp asserts at compile time that the two agree).
 inline constexpr std::int64_t kMinScryptWorkFactor = 10;
 inline constexpr std::int64_t kMaxScryptWorkFactor = 22;
 

@@ -45,21 +45,6 @@ std::string describe_source(const OptionSpec& spec, Source source) {
   }
 }
 
-// The range of `spec` in words ("10 to 22", "1 or more", "10s to 1d"); "" when it has none.
-std::string allowed_range(const OptionSpec& spec) {
-  auto show = [&](std::int64_t bound) {
-    return spec.type == duration ? format_duration(std::chrono::seconds(bound))
-                                 : std::to_string(bound);
-  };
-  if (spec.min && spec.max)
-    return fmt::format("{} to {}", show(*spec.min), show(*spec.max));
-  if (spec.min)
-    return fmt::format("{} or more", show(*spec.min));
-  if (spec.max)
-    return fmt::format("{} or less", show(*spec.max));
-  return {};
-}
-
 Status validate(const OptionSpec& spec, const std::string& value, Source source) {
   auto fail = [&](std::string_view why) {
     return Error(ErrorKind::invalid_argument,
@@ -186,11 +171,6 @@ std::span<const OptionSpec> option_table() {
   return kOptionTable;
 }
 
-namespace detail {
-void no_option_of_this_name_in_the_table() {}
-void option_read_as_another_type_than_the_table_says() {}
-}  // namespace detail
-
 std::string_view to_string(Source source) {
   switch (source) {
     case Source::none:
@@ -205,52 +185,6 @@ std::string_view to_string(Source source) {
       return "flag";
   }
   return "unset";
-}
-
-std::optional<std::chrono::seconds> parse_duration(std::string_view text) {
-  if (text.empty())
-    return std::nullopt;
-  std::int64_t total = 0;
-  bool bare = text.find_first_not_of("0123456789") == std::string_view::npos;
-  if (bare) {
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), total);
-    if (ec != std::errc() || end != text.data() + text.size())
-      return std::nullopt;
-    return std::chrono::seconds(total);
-  }
-  while (!text.empty()) {
-    if (text.front() < '0' || text.front() > '9')
-      return std::nullopt;
-    std::int64_t number = 0;
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), number);
-    if (ec != std::errc() || end == text.data())
-      return std::nullopt;
-    text.remove_prefix(static_cast<std::size_t>(end - text.data()));
-    if (text.empty())
-      return std::nullopt;  // "1h30" has no unit on its last part
-    std::int64_t unit = 0;
-    switch (text.front()) {
-      case 's':
-        unit = 1;
-        break;
-      case 'm':
-        unit = 60;
-        break;
-      case 'h':
-        unit = 3600;
-        break;
-      case 'd':
-        unit = 86400;
-        break;
-      default:
-        return std::nullopt;
-    }
-    text.remove_prefix(1);
-    if (number > (INT64_MAX - total) / unit)
-      return std::nullopt;
-    total += number * unit;
-  }
-  return std::chrono::seconds(total);
 }
 
 // Fills a Config: only `resolve` sets values.
@@ -385,6 +319,20 @@ Result<Config> resolve(const ResolveInput& input) {
 }  // namespace csnap::config
 
 namespace csnap::config {
+
+std::string allowed_range(const OptionSpec& spec) {
+  auto show = [&](std::int64_t bound) {
+    return spec.type == duration ? format_duration(std::chrono::seconds(bound))
+                                 : std::to_string(bound);
+  };
+  if (spec.min && spec.max)
+    return fmt::format("{} to {}", show(*spec.min), show(*spec.max));
+  if (spec.min)
+    return fmt::format("{} or more", show(*spec.min));
+  if (spec.max)
+    return fmt::format("{} or less", show(*spec.max));
+  return {};
+}
 
 std::string reference_markdown() {
   std::string out =

@@ -202,8 +202,8 @@ struct ResolveInput {
 // (the flag, the variable or the config-file key) and what is allowed.
 Result<Config> resolve(const ResolveInput& input);
 
-// Parses "90s", "15m", "1h30m", "2d", or a bare number of seconds.
-std::optional<std::chrono::seconds> parse_duration(std::string_view text);
+// The range of `spec` in words ("10 to 22", "1 or more", "10s to 1d"); "" when it has none.
+std::string allowed_range(const OptionSpec& spec);
 
 // The option table as a Markdown table, for docs/configuration.md (a test keeps them equal).
 std::string reference_markdown();

@@ -1,6 +1,5 @@
 #include "consul/kv.hpp"
 
-#include <array>
 #include <optional>
 
 #include <fmt/format.h>

@@ -247,13 +247,4 @@ void LeaderLock::renew_loop(std::string session) {
   }
 }
 
-std::optional<std::chrono::system_clock::time_point> parse_last_backup(std::string_view value) {
-  auto text = trim(value);
-  std::int64_t seconds = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), seconds);
-  if (ec != std::errc() || end != text.data() + text.size() || seconds <= 0)
-    return std::nullopt;
-  return std::chrono::system_clock::time_point(std::chrono::seconds(seconds));
-}
-
 }  // namespace csnap::daemon

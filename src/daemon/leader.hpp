@@ -117,7 +117,4 @@ class LeaderLock final : public Leadership {
   std::thread renewal_;
 };
 
-// The value of the lastbackup key as a time, if it holds a Unix time.
-std::optional<std::chrono::system_clock::time_point> parse_last_backup(std::string_view value);
-
 }  // namespace csnap::daemon

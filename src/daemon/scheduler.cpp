@@ -1,12 +1,26 @@
 #include "daemon/scheduler.hpp"
 
 #include <algorithm>
+#include <charconv>
+#include <cstdint>
 
-#include "daemon/leader.hpp"
 #include "util/log.hpp"
 #include "util/text.hpp"
 
 namespace csnap::daemon {
+namespace {
+
+// The value of the lastbackup key as a time, if it holds a Unix time.
+std::optional<std::chrono::system_clock::time_point> parse_last_backup(std::string_view value) {
+  auto text = trim(value);
+  std::int64_t seconds = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), seconds);
+  if (ec != std::errc() || end != text.data() + text.size() || seconds <= 0)
+    return std::nullopt;
+  return std::chrono::system_clock::time_point(std::chrono::seconds(seconds));
+}
+
+}  // namespace
 
 std::chrono::steady_clock::time_point SystemSchedulerClock::now() const {
   return std::chrono::steady_clock::now();
@@ -121,7 +135,8 @@ std::chrono::seconds Scheduler::turn() {
     }
     leader = *led;
   }
-  steps_.read_cluster_last_backup();
+  if (auto value = steps_.read_cluster_last_backup())
+    offer_cluster_last_backup(state_, options_.last_backup_key, *value, clock_.wall_time());
   if (!leader)
     return options_.interval;
   return back_up();

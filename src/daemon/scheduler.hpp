@@ -67,9 +67,10 @@ class BackupSteps {
 
   // Connects to Consul for this turn's requests. An error is a failed attempt.
   virtual Status connect() = 0;
-  // Reads the cluster's last backup (the lastbackup key, any replica's) into the status. Every
-  // daemon does it each turn, leader or not; its errors are only logged.
-  virtual void read_cluster_last_backup() = 0;
+  // The value of the lastbackup key (the cluster's last backup, by any replica), for the status;
+  // nullopt when it is absent or could not be read (the step logs why). Every daemon reads it
+  // each turn, leader or not.
+  virtual std::optional<std::string> read_cluster_last_backup() = 0;
   // Opens the storage if it is not open yet (it is kept across turns). An error is a failed
   // attempt.
   virtual Status open_storage() = 0;
@@ -86,12 +87,14 @@ class BackupSteps {
 };
 
 struct SchedulerOptions {
-  std::chrono::seconds interval{3600};  // between the starts of turns that succeed
-  std::string lock_key{};               // the leader lock's key, for the log lines
+  // From the end of a turn that succeeded to the start of the next (after a failure: wait_after).
+  std::chrono::seconds interval{60};
+  std::string lock_key{};         // the leader lock's key, for the log lines
+  std::string last_backup_key{};  // the lastbackup key, for the log lines
 };
 
 // After `failures_in_a_row` failures (0 after a success), how long until the next turn: one
-// interval, and one more for each failure in a row up to four intervals.
+// interval per failure in a row, at least one interval and at most four.
 std::chrono::seconds wait_after(std::uint64_t failures_in_a_row, std::chrono::seconds interval);
 
 // The lastbackup key `key`, read at `now`, holds `value`: offered to `state` as the cluster's last

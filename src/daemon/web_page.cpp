@@ -7,7 +7,6 @@
 
 #include <fmt/format.h>
 
-#include "util/json_string.hpp"
 #include "util/text.hpp"
 
 namespace csnap::daemon {

@@ -139,6 +139,8 @@ Result<Url> parse_url(std::string_view text, const ParseUrlOptions& options) {
   unsigned flags = CURLU_NON_SUPPORT_SCHEME;
   if (!options.default_scheme.empty())
     flags |= CURLU_DEFAULT_SCHEME;
+  if (options.literal_path)
+    flags |= CURLU_PATH_AS_IS | CURLU_ALLOW_SPACE;
   std::string copy(text);  // libcurl wants a terminated string
   if (copy.find('\0') != std::string::npos)
     return bad("not a URL");

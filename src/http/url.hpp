@@ -20,7 +20,8 @@ std::string percent_encode_component(std::string_view text);
 std::string redact_url(std::string_view url);
 
 // An absolute URL as libcurl's parser (CURLU) takes it apart. The parts are as written (percent
-// encoding kept); the scheme is in lower case and an IPv6 host keeps its brackets.
+// encoding kept) but for the path's dot segments, which are resolved unless
+// ParseUrlOptions::literal_path; the scheme is in lower case and an IPv6 host keeps its brackets.
 struct Url {
   std::string scheme;
   std::string host;
@@ -47,6 +48,10 @@ struct ParseUrlOptions {
   std::vector<std::string_view> schemes = {"http", "https"};
   // What the URL's host is called in errors ("no bucket").
   std::string_view host_name = "host";
+  // The path exactly as written, for a path that names keys rather than a resource on a server
+  // (an s3:// prefix): spaces allowed, "." and ".." segments kept. Otherwise libcurl refuses a
+  // space and resolves dot segments ("/a/../x" is "/x").
+  bool literal_path = false;
 };
 
 // `text` taken apart by libcurl. What libcurl refuses (bad port, bad host, no host), port 0, or a

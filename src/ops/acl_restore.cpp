@@ -90,7 +90,8 @@ Result<AclRestorePlan> plan_acl_restore(const archive::BackupReader& reader, con
       }
     }
   }
-  return plan_acl_objects(backup, live.objects, live.read_at);
+  return plan_acl_objects(backup, live.objects,
+                          live.read_at.value_or(std::chrono::system_clock::now()));
 }
 
 Result<std::size_t> count_backup_acl_objects(const archive::BackupReader& reader) {

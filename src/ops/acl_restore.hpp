@@ -4,6 +4,7 @@
 // dependency order. Planning reads only the backup and the live side it is given.
 
 #include <chrono>
+#include <optional>
 #include <vector>
 
 #include "archive/backup_reader.hpp"
@@ -16,8 +17,9 @@ namespace csnap::ops {
 struct LiveAcl {
   bool enabled = true;  // false: Consul answered that ACLs are disabled
   AclObjects objects;   // every object of the five kinds, as Consul lists them
-  // When it was read: backup tokens that expired before it are not restored.
-  std::chrono::system_clock::time_point read_at{};
+  // When it was read: backup tokens that expired before it are not restored. Unset (a live side
+  // built from data): the time of planning.
+  std::optional<std::chrono::system_clock::time_point> read_at{};
 };
 
 // Lists every ACL object of the target; ACLs disabled is `enabled = false`, not an error. A

@@ -9,6 +9,7 @@
 
 #include "archive/backup_reader.hpp"
 #include "ops/naming.hpp"
+#include "util/duration.hpp"
 #include "util/log.hpp"
 
 namespace csnap::ops {

@@ -15,7 +15,6 @@
 
 #include "ops/encryption.hpp"
 #include "storage/backend.hpp"
-#include "util/duration.hpp"  // format_duration, for the reasons and descriptions here
 #include "util/result.hpp"
 
 namespace csnap::ops {

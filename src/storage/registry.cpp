@@ -146,7 +146,8 @@ Result<StorageSettings> apply_storage_url(std::string_view url, StorageSettings 
     base.s3_bucket.clear();
     return base;
   }
-  auto parsed = http::parse_url(url, {.schemes = {"s3"}, .host_name = "bucket"});
+  auto parsed =
+      http::parse_url(url, {.schemes = {"s3"}, .host_name = "bucket", .literal_path = true});
   if (!parsed.ok()) {
     return bad(fmt::format("storage URL '{}': {} (use s3://bucket/prefix or file:///path)", url,
                            parsed.error().message()));

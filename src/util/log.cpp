@@ -105,7 +105,15 @@ void register_secret(std::string_view secret) {
   if (secret.size() < 4)
     return;
   std::lock_guard lock(state().mutex);
-  state().secrets.emplace_back(secret);
+  // A daemon registers the same token on every turn (its Consul client is made anew): keep one.
+  auto& secrets = state().secrets;
+  if (std::find(secrets.begin(), secrets.end(), secret) == secrets.end())
+    secrets.emplace_back(secret);
+}
+
+std::size_t registered_secret_count() {
+  std::lock_guard lock(state().mutex);
+  return state().secrets.size();
 }
 
 std::string scrub_secrets(std::string_view message) {

@@ -3,6 +3,7 @@
 // object a line with `--log-format json`. Lines go to stderr (or a chosen stream); the output of
 // commands goes to stdout.
 
+#include <cstddef>
 #include <cstdio>
 #include <functional>
 #include <string>
@@ -25,8 +26,11 @@ void set_output(std::FILE* stream);
 Level level();
 
 // Every later log line has each occurrence of `secret` replaced by **redacted**: a second line of
-// defence behind the Secret type. Values shorter than 4 bytes are ignored.
+// defence behind the Secret type. Values shorter than 4 bytes are ignored; a value registered
+// again is kept once (a daemon registers its token on every turn).
 void register_secret(std::string_view secret);
+// How many distinct secrets are registered.
+std::size_t registered_secret_count();
 
 // `message` with every registered secret replaced by **redacted**, as a log line would show it:
 // for text that leaves the process by another way (the daemon's /health, status and page).

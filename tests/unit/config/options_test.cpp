@@ -11,7 +11,6 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
-#include "util/duration.hpp"
 
 namespace csnap::config {
 namespace {
@@ -244,26 +243,6 @@ TEST(Options, TheReferenceShowsEachRange) {
   EXPECT_NE(row_of("scrypt-work-factor").find("(allowed: 10 to 22)"), std::string::npos);
   EXPECT_NE(row_of("keep-monthly").find("(allowed: 1 or more)"), std::string::npos);
   EXPECT_EQ(row_of("interval").find("allowed:"), std::string::npos);
-}
-
-TEST(Durations, Parse) {
-  EXPECT_EQ(parse_duration("90s")->count(), 90);
-  EXPECT_EQ(parse_duration("15m")->count(), 900);
-  EXPECT_EQ(parse_duration("1h30m")->count(), 5400);
-  EXPECT_EQ(parse_duration("2d")->count(), 172800);
-  EXPECT_EQ(parse_duration("60")->count(), 60);
-  EXPECT_FALSE(parse_duration(""));
-  EXPECT_FALSE(parse_duration("1h30"));
-  EXPECT_FALSE(parse_duration("5x"));
-  EXPECT_FALSE(parse_duration("-5s"));
-}
-
-// The docs show ranges with util's format_duration; each must read back as the same duration.
-TEST(Durations, ReadBackWhatFormatDurationWrites) {
-  for (std::int64_t seconds : {1, 10, 59, 60, 90, 3600, 5400, 86400, 90061, 604800}) {
-    auto text = format_duration(std::chrono::seconds(seconds));
-    EXPECT_EQ(parse_duration(text), std::chrono::seconds(seconds)) << text;
-  }
 }
 
 TEST(Options, TableIsConsistent) {

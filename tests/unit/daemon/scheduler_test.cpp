@@ -101,7 +101,10 @@ class FakeSteps final : public BackupSteps {
     }
     return {};
   }
-  void read_cluster_last_backup() override { calls.push_back("read_cluster_last_backup"); }
+  std::optional<std::string> read_cluster_last_backup() override {
+    calls.push_back("read_cluster_last_backup");
+    return cluster_last_backup;
+  }
   Status open_storage() override {
     calls.push_back("open_storage");
     return {};
@@ -135,6 +138,7 @@ class FakeSteps final : public BackupSteps {
   std::deque<Error> connect_errors;
   std::deque<Result<BackupOutcome>> backups;
   std::function<Result<BackupOutcome>(const BackupControl&)> on_back_up;
+  std::optional<std::string> cluster_last_backup;  // what the lastbackup key holds
   std::vector<std::string> calls;
 
  private:
@@ -145,8 +149,10 @@ class FakeSteps final : public BackupSteps {
 struct Harness {
   explicit Harness(bool with_lock = true)
       : state("0.1.0", with_lock),
-        scheduler({.interval = kInterval, .lock_key = "service/consul-snapshot/leader"}, steps,
-                  with_lock ? &lock : nullptr, state, clock) {}
+        scheduler({.interval = kInterval,
+                   .lock_key = "service/consul-snapshot/leader",
+                   .last_backup_key = "service/consul-snapshot/lastbackup"},
+                  steps, with_lock ? &lock : nullptr, state, clock) {}
 
   void run(std::size_t turns) {
     clock.on_wait = [this, turns] {
@@ -513,6 +519,26 @@ TEST(Scheduler,
   auto first = text.find(warning);
   EXPECT_NE(first, std::string::npos) << text;
   EXPECT_EQ(text.find(warning, first + 1), std::string::npos) << "warned once: " << text;
+}
+
+TEST(Scheduler, TheClusterLastBackupIsJudgedByTheSchedulersClock) {
+  CapturedLog log;
+  Harness harness;  // its clock's wall time is 1'800'000'000 (2027-01-15), ahead of the real one
+  harness.lock.available = false;
+  harness.steps.cluster_last_backup = "1799999000";
+  harness.run(1);
+  EXPECT_EQ(harness.state.snapshot().cluster_last_backup,
+            Clock::time_point(std::chrono::seconds(1'799'999'000)))
+      << "a time before the scheduler's clock counts, though it is after the real one";
+
+  Harness ahead;
+  ahead.lock.available = false;
+  ahead.steps.cluster_last_backup = "1800003600";  // an hour ahead of the scheduler's clock
+  ahead.run(1);
+  EXPECT_FALSE(ahead.state.snapshot().cluster_last_backup);
+  EXPECT_NE(log.text().find("Ignoring service/consul-snapshot/lastbackup = 1800003600"),
+            std::string::npos)
+      << log.text();
 }
 
 TEST(SystemSchedulerClock, AnInterruptEndsTheWaitInProgressAndEveryLaterOne) {

@@ -242,6 +242,13 @@ TEST_F(RestorePlanTest, BackupTokensExpiredWhenTheLiveSideWasReadAreNotRestored)
   using std::chrono::November;
   EXPECT_EQ(at(std::chrono::year{2026} / November / 27).create, 1U);
   EXPECT_EQ(at(std::chrono::year{2026} / November / 28).skip, 1U);
+
+  // A live side that does not say when it was read is compared at the time of planning.
+  auto live = live_app();
+  live.acl.read_at.reset();
+  auto prepared = plan(backup, std::move(live), merge());
+  ASSERT_TRUE(prepared.ok()) << prepared.error().message();
+  EXPECT_EQ(find_kind(prepared->preview(), "acl-tokens")->skip, 1U);
 }
 
 TEST_F(RestorePlanTest, AclObjectsForAClusterWithoutAclsAreRefused) {

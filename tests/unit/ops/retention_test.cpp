@@ -12,6 +12,7 @@
 
 #include "captured_log.hpp"
 #include "ops/naming.hpp"
+#include "util/duration.hpp"
 
 namespace csnap::ops {
 namespace {

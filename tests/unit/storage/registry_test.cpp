@@ -73,6 +73,11 @@ TEST(StorageUrl, S3UrlsNameABucketNotAServer) {
   ASSERT_TRUE(upper.ok()) << upper.error().message();
   EXPECT_EQ(upper->s3_bucket, "Team.Bucket");
   EXPECT_EQ(upper->s3_prefix, "a b");
+
+  // A prefix names keys, not a file on a server: taken as written.
+  auto literal = apply_storage_url("s3://b/my backups/a/../x/./y", {});
+  ASSERT_TRUE(literal.ok()) << literal.error().message();
+  EXPECT_EQ(literal->s3_prefix, "my backups/a/../x/./y");
 }
 
 TEST(OpenBackend, PicksLocalByDefaultAndForFileUrls) {

@@ -54,6 +54,16 @@ TEST(Log, RegisteredSecretsAreScrubbed) {
   EXPECT_NE(text.find("X-Consul-Token: **redacted** twice **redacted**"), std::string::npos);
 }
 
+TEST(Log, ASecretRegisteredAgainIsKeptOnce) {
+  log::register_secret("token-registered-every-turn");
+  const auto count = log::registered_secret_count();
+  for (int turn = 0; turn < 100; ++turn)
+    log::register_secret("token-registered-every-turn");
+  EXPECT_EQ(log::registered_secret_count(), count);
+  log::register_secret("another-token-value");
+  EXPECT_EQ(log::registered_secret_count(), count + 1);
+}
+
 TEST(Log, ParsesLevelsAndFormats) {
   log::Level level{};
   EXPECT_TRUE(log::parse_level("DEBUG", level));
