@@ -10,8 +10,12 @@
 namespace csnap::archive::detail {
 namespace {
 
-const std::string kKvHash(64, 'a');
-const std::string kRaftHash(64, 'b');
+std::string kv_hash() {
+  return std::string(64, 'a');
+}
+std::string raft_hash() {
+  return std::string(64, 'b');
+}
 
 Meta listing(std::vector<MemberInfo> members) {
   Meta meta;
@@ -20,7 +24,7 @@ Meta listing(std::vector<MemberInfo> members) {
 }
 
 Meta kv_and_raft() {
-  return listing({{"kv.json", 3, kKvHash}, {"raft.snap", 10, kRaftHash}});
+  return listing({{"kv.json", 3, kv_hash()}, {"raft.snap", 10, raft_hash()}});
 }
 
 std::string message_of(const Status& status) {
@@ -28,11 +32,11 @@ std::string message_of(const Status& status) {
 }
 
 TEST(MemberCheckTest, JsonMembersOtherThanKvMayNotDeclareMoreThanTheCap) {
-  EXPECT_TRUE(MemberCheck::start(listing({{"acl/tokens.json", kJsonMemberMaxSize, kKvHash}})));
-  EXPECT_TRUE(MemberCheck::start(listing({{"kv.json", kJsonMemberMaxSize + 1, kKvHash}})));
-  EXPECT_TRUE(MemberCheck::start(listing({{"raft.snap", kJsonMemberMaxSize + 1, kKvHash}})));
+  EXPECT_TRUE(MemberCheck::start(listing({{"acl/tokens.json", kJsonMemberMaxSize, kv_hash()}})));
+  EXPECT_TRUE(MemberCheck::start(listing({{"kv.json", kJsonMemberMaxSize + 1, kv_hash()}})));
+  EXPECT_TRUE(MemberCheck::start(listing({{"raft.snap", kJsonMemberMaxSize + 1, kv_hash()}})));
 
-  auto huge = MemberCheck::start(listing({{"acl/tokens.json", kJsonMemberMaxSize + 1, kKvHash}}));
+  auto huge = MemberCheck::start(listing({{"acl/tokens.json", kJsonMemberMaxSize + 1, kv_hash()}}));
   ASSERT_FALSE(huge);
   EXPECT_EQ(huge.error().kind(), ErrorKind::corrupt);
   EXPECT_EQ(huge.error().message(),
@@ -53,7 +57,7 @@ TEST(MemberCheckTest, AdmitsListedMembersOnceAndBoundsThemByTheirDeclaredSize) {
   ASSERT_FALSE(unlisted);
   EXPECT_EQ(unlisted.error().message(), "extra.json: member not listed in meta.json");
 
-  check->record("raft.snap", 10, kRaftHash);
+  check->record("raft.snap", 10, raft_hash());
   auto again = check->admit("raft.snap");
   ASSERT_FALSE(again);
   EXPECT_EQ(again.error().message(), "raft.snap: member appears twice");
@@ -61,19 +65,20 @@ TEST(MemberCheckTest, AdmitsListedMembersOnceAndBoundsThemByTheirDeclaredSize) {
 }
 
 TEST(MemberCheckTest, FinishWantsEveryListedMemberWithItsSizeAndHash) {
-  auto met = [](std::uint64_t kv_size, const std::string& kv_hash, bool with_raft) {
+  auto met = [](std::uint64_t kv_size, const std::string& kv_sha256, bool with_raft) {
     auto check = MemberCheck::start(kv_and_raft());
     EXPECT_TRUE(check);
     if (with_raft)
-      check->record("raft.snap", 10, kRaftHash);  // met in another order than listed
-    check->record("kv.json", kv_size, kv_hash);
+      check->record("raft.snap", 10, raft_hash());  // met in another order than listed
+    check->record("kv.json", kv_size, kv_sha256);
     return check->finish();
   };
-  EXPECT_EQ(message_of(met(3, kKvHash, true)), "(no error)");
-  EXPECT_EQ(message_of(met(3, kKvHash, false)),
+  EXPECT_EQ(message_of(met(3, kv_hash(), true)), "(no error)");
+  EXPECT_EQ(message_of(met(3, kv_hash(), false)),
             "raft.snap: listed in meta.json but missing from the backup");
-  EXPECT_EQ(message_of(met(2, kKvHash, true)), "kv.json: size mismatch (expected 3 bytes, got 2)");
-  EXPECT_EQ(message_of(met(3, kRaftHash, true)),
+  EXPECT_EQ(message_of(met(2, kv_hash(), true)),
+            "kv.json: size mismatch (expected 3 bytes, got 2)");
+  EXPECT_EQ(message_of(met(3, raft_hash(), true)),
             "kv.json: SHA-256 mismatch (expected aaaaaaaaaaaa.., got bbbbbbbbbbbb..)");
 }
 
