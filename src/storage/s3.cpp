@@ -279,14 +279,10 @@ class S3Upload final : public Upload {
       return Error(error.kind(), std::move(message));
     }
     for (const auto& upload_id : *pending) {
-      S3Backend::Call call{"DELETE", full_key_, {{"uploadId", upload_id}}, {}, {}};
-      call.max_attempts = S3Backend::kCleanupAttempts;
-      auto aborted = backend_.send(call);
-      if (!aborted.ok() || (!aborted->ok() && aborted->status != 404)) {
-        message +=
-            fmt::format(" (the multipart upload {} it started could not be aborted: {})", upload_id,
-                        aborted.ok() ? backend_.error_for(call, *aborted).message()
-                                     : aborted.error().message());
+      auto aborted = backend_.abort_multipart_upload(full_key_, upload_id);
+      if (!aborted.ok()) {
+        message += fmt::format(" (the multipart upload {} it started could not be aborted: {})",
+                               upload_id, aborted.error().message());
       }
     }
     return Error(error.kind(), std::move(message));
@@ -308,13 +304,7 @@ class S3Upload final : public Upload {
   }
 
   Status abort() {
-    S3Backend::Call call{"DELETE", full_key_, {{"uploadId", upload_id_}}, {}, {}};
-    call.max_attempts = S3Backend::kCleanupAttempts;
-    auto response = backend_.send(call);
-    if (!response.ok())
-      return response.error();
-    if (!response->ok() && response->status != 404)
-      return backend_.error_for(call, *response);
+    CSNAP_TRY(backend_.abort_multipart_upload(full_key_, upload_id_));
     upload_id_.clear();
     return {};
   }
@@ -802,13 +792,15 @@ Result<std::vector<std::string>> S3Backend::pending_uploads_of_full_key(
 }
 
 Status S3Backend::abort_upload(const PendingUpload& upload) {
-  return abort_full_key(full_key(upload.key), upload.upload_id);
+  return abort_multipart_upload(full_key(upload.key), upload.upload_id);
 }
 
-Status S3Backend::abort_full_key(const std::string& full_key, const std::string& upload_id) {
+Status S3Backend::abort_multipart_upload(const std::string& full_key,
+                                         const std::string& upload_id) {
   Call call{"DELETE", full_key, {{"uploadId", upload_id}}, {}, {}};
+  call.max_attempts = kCleanupAttempts;
   CSNAP_ASSIGN_OR_RETURN(auto response, send(call));
-  if (!response.ok())
+  if (!response.ok() && response.status != 404)
     return error_for(call, response);
   return {};
 }

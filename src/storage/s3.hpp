@@ -101,6 +101,9 @@ class S3Backend final : public Backend {
   Result<std::vector<std::string>> pending_uploads_of_full_key(const std::string& full_key);
   static constexpr int kCleanupAttempts = 8;
   Status abort_upload(const PendingUpload& upload);
+  // Aborts the multipart upload `upload_id` of `full_key` (root included), tried
+  // `kCleanupAttempts` times; one already gone (404) is done.
+  Status abort_multipart_upload(const std::string& full_key, const std::string& upload_id);
   // Creates the bucket (in `region`): for tests and first-time setup.
   Status create_bucket();
 
@@ -134,7 +137,6 @@ class S3Backend final : public Backend {
  private:
   S3Backend(S3Options options, std::unique_ptr<http::Client> client, std::string host,
             bool path_style);
-  Status abort_full_key(const std::string& full_key, const std::string& upload_id);
   // Every pending multipart upload whose key starts with `full_prefix`; an error, not an endless
   // loop, when the server repeats its markers.
   Result<std::vector<S3MultipartUpload>> list_uploads(const std::string& full_prefix,
