@@ -300,7 +300,7 @@ std::string Config::describe() const {
     if (value.source == Source::none)
       continue;
     std::string shown =
-        spec.type == OptionType::secret ? std::string(Secret::redacted) : value.text;
+        spec.type == OptionType::secret ? std::string(Secret::kRedacted) : value.text;
     out += fmt::format("{} = {} ({})\n", spec.name, shown, to_string(value.source));
   }
   return out;
