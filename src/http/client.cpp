@@ -4,6 +4,7 @@
 #include <cctype>
 #include <mutex>
 #include <random>
+#include <ranges>
 #include <thread>
 
 #include <curl/curl.h>
@@ -21,7 +22,7 @@
 namespace csnap::http {
 namespace {
 
-constexpr std::size_t kMaxErrorBody = 64 * 1024;
+constexpr std::size_t kMaxErrorBody = std::size_t{64} * 1024;
 constexpr std::size_t kMaxErrorText = 2048;
 
 bool iequals(std::string_view a, std::string_view b) {
@@ -61,9 +62,9 @@ void Headers::add(std::string name, std::string value) {
 }
 
 std::optional<std::string_view> Headers::get(std::string_view name) const {
-  for (auto it = entries_.rbegin(); it != entries_.rend(); ++it) {
-    if (iequals(it->first, name))
-      return std::string_view(it->second);
+  for (const auto& [entry_name, value] : std::ranges::reverse_view(entries_)) {
+    if (iequals(entry_name, name))
+      return std::string_view(value);
   }
   return std::nullopt;
 }
