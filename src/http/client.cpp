@@ -4,7 +4,6 @@
 #include <cctype>
 #include <mutex>
 #include <random>
-#include <ranges>
 #include <thread>
 
 #include <curl/curl.h>
@@ -62,9 +61,9 @@ void Headers::add(std::string name, std::string value) {
 }
 
 std::optional<std::string_view> Headers::get(std::string_view name) const {
-  for (const auto& [entry_name, value] : std::ranges::reverse_view(entries_)) {
-    if (iequals(entry_name, name))
-      return std::string_view(value);
+  for (auto it = entries_.rbegin(); it != entries_.rend(); ++it) {
+    if (iequals(it->first, name))
+      return std::string_view(it->second);
   }
   return std::nullopt;
 }
