@@ -115,7 +115,7 @@ void flatten(const nlohmann::json& node, const std::string& prefix,
              std::map<std::string, std::string, std::less<>>& out) {
   if (node.is_object()) {
     for (const auto& [key, child] : node.items()) {
-      flatten(child, prefix.empty() ? key : prefix + "." + key, out);
+      flatten(child, prefix.empty() ? key : fmt::format("{}.{}", prefix, key), out);
     }
   } else if (node.is_string()) {
     out[prefix] = node.get<std::string>();
@@ -342,8 +342,10 @@ Result<Config> resolve(const ResolveInput& input) {
   if (!config_path.empty()) {
     CSNAP_ASSIGN_OR_RETURN(file_values, read_config_file(config_path));
     for (const auto& [key, value] : file_values) {
-      bool known = std::any_of(std::begin(kOptionTable), std::end(kOptionTable),
-                               [&](const OptionSpec& spec) { return spec.file_key == key; });
+      // An init-capture: clang 14 (clang-tidy's) cannot capture a structured binding.
+      bool known =
+          std::any_of(std::begin(kOptionTable), std::end(kOptionTable),
+                      [&name = key](const OptionSpec& spec) { return spec.file_key == name; });
       if (!known) {
         return Error(ErrorKind::invalid_argument,
                      fmt::format("config file {}: unknown key '{}'", config_path, key));
