@@ -5,11 +5,11 @@ build's compile database, and fails when any file has a finding.
     python3 scripts/tidy.py [--build-dir build/default] [--jobs N] [--no-cache] [FILE...]
 
 A file found clean is remembered under ~/.cache/consul-snapshot/tidy (CSNAP_TIDY_CACHE overrides)
-by a hash of what decides clang-tidy's answer: its version, .clang-tidy, the compile command and
-the file's preprocessed text with comments kept (clang++ -E -C: every header it includes, and
-every NOLINT). An unchanged file is not checked again; a change to the file, to any header it
-includes or to a flag checks it again. Only clean results are remembered, so a finding is
-reported on every run.
+by a hash of what decides clang-tidy's answer: its version, .clang-tidy without its comments, the
+compile command and the file's preprocessed text with comments kept (clang++ -E -C: every header
+it includes, and every NOLINT). An unchanged file is not checked again; a change to the file, to
+any header it includes or to a flag checks it again. Only clean results are remembered, so a
+finding is reported on every run.
 """
 
 import argparse
@@ -54,6 +54,12 @@ def compile_arguments(entry):
             continue
         kept.append(word)
     return kept
+
+
+def without_comments(config_text):
+    """`.clang-tidy` without its comment lines: the reason written beside a check does not change
+    clang-tidy's answer, so editing it does not check every file again."""
+    return "\n".join(line for line in config_text.splitlines() if not line.lstrip().startswith("#"))
 
 
 def cache_key(entry, clang, tidy_version, config_text):
@@ -109,7 +115,7 @@ def main():
     options.clang = find_program("clang++-14", "clang++")
     options.tidy_version = subprocess.run([options.tidy, "--version"], capture_output=True,
                                           text=True, check=True).stdout
-    options.config_text = (ROOT / ".clang-tidy").read_text()
+    options.config_text = without_comments((ROOT / ".clang-tidy").read_text())
     options.cache_dir = None
     if not options.no_cache:
         default_cache = Path.home() / ".cache" / "consul-snapshot" / "tidy"

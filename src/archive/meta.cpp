@@ -129,7 +129,7 @@ Result<Meta> meta_from_json(std::string_view text) {
   Meta meta;
   CSNAP_ASSIGN_OR_RETURN(meta.format, get_string(json, "format"));
   if (meta.format != kFormatName) {
-    return corrupt(fmt::format("format is \"{}\", not \"{}\"", meta.format, kFormatName));
+    return corrupt(fmt::format(R"(format is "{}", not "{}")", meta.format, kFormatName));
   }
   CSNAP_ASSIGN_OR_RETURN(std::uint64_t version, get_uint64(json, "format_version"));
   if (version != static_cast<std::uint64_t>(kFormatVersion)) {

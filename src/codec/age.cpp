@@ -229,6 +229,7 @@ Result<FileKey> unwrap(const Header& header, const DecryptOptions& options) {
                                     [](const Stanza& s) { return s.type == "X25519"; });
   if (x25519_count == 0) {
     std::vector<std::string> types;
+    types.reserve(stanzas.size());
     for (const auto& stanza : stanzas)
       types.push_back(stanza.type);
     return Error(ErrorKind::permission_denied,

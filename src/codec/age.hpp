@@ -21,7 +21,7 @@
 
 namespace csnap::codec::age {
 
-inline constexpr std::size_t kChunkSize = 64 * 1024;
+inline constexpr std::size_t kChunkSize = std::size_t{64} * 1024;
 // The default and the ceiling for scrypt work factors (log2 of N).
 inline constexpr int kDefaultScryptWorkFactor = 18;
 inline constexpr int kMaxScryptWorkFactor = 22;

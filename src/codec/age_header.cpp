@@ -9,8 +9,8 @@ namespace csnap::codec::age {
 
 namespace {
 
-constexpr std::size_t kMaxLineSize = 64 * 1024;
-constexpr std::size_t kMaxHeaderSize = 16 * 1024 * 1024;
+constexpr std::size_t kMaxLineSize = std::size_t{64} * 1024;
+constexpr std::size_t kMaxHeaderSize = std::size_t{16} * 1024 * 1024;
 constexpr std::size_t kBodyColumns = 64;
 constexpr std::string_view kAlphabet =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";

@@ -35,7 +35,7 @@ struct Header {
 // byte is lost between the two.
 class BufferedInput {
  public:
-  explicit BufferedInput(ByteSource& upstream, std::size_t capacity = 64 * 1024)
+  explicit BufferedInput(ByteSource& upstream, std::size_t capacity = std::size_t{64} * 1024)
       : upstream_(&upstream), buffer_(capacity) {}
 
   // The next line with its LF, or what remains when the stream ends first ("" at the end);

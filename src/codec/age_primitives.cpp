@@ -218,7 +218,8 @@ Status ChaChaPoly::seal(std::span<const std::uint8_t, kNonceSize> nonce,
     return openssl_error("ChaCha20-Poly1305 encryption");
   }
   if (EVP_EncryptFinal_ex(context, out.data() + written, &final_written) != 1 ||
-      static_cast<std::size_t>(written + final_written) != plaintext.size() ||
+      static_cast<std::size_t>(written) + static_cast<std::size_t>(final_written) !=
+          plaintext.size() ||
       EVP_CIPHER_CTX_ctrl(context, EVP_CTRL_AEAD_GET_TAG, kTagSize,
                           out.data() + plaintext.size()) != 1) {
     return openssl_error("ChaCha20-Poly1305 encryption");

@@ -4,6 +4,8 @@
 #include <climits>
 
 #include <fmt/format.h>
+// With ZLIB_CONST, zlib declares `next_in`, which it only reads, as `const Bytef*`.
+#define ZLIB_CONST
 #include <zlib.h>
 
 namespace csnap::codec {
@@ -15,9 +17,8 @@ constexpr std::size_t kBufferSize = std::size_t{64} * 1024;
 Bytef* as_bytef(std::byte* data) {
   return reinterpret_cast<Bytef*>(data);
 }
-Bytef* as_bytef(const std::byte* data) {
-  // zlib's next_in is not const-qualified but never writes through it.
-  return const_cast<Bytef*>(reinterpret_cast<const Bytef*>(data));
+const Bytef* as_bytef(const std::byte* data) {
+  return reinterpret_cast<const Bytef*>(data);
 }
 
 std::string zlib_message(const z_stream& stream, int code) {
@@ -164,7 +165,7 @@ Result<std::size_t> GzipDecompressSource::read(std::span<std::byte> buffer) {
       // A new member must start with the gzip magic; anything else is trailing garbage.
       if (z.avail_in < 2 && !upstream_ended_) {
         // Rare: a read boundary splits the magic. Keep the byte and read more.
-        std::byte first = *reinterpret_cast<std::byte*>(z.next_in);
+        std::byte first = *reinterpret_cast<const std::byte*>(z.next_in);
         in_buffer_[0] = first;
         auto count = upstream_->read(std::span(in_buffer_).subspan(1));
         if (!count) {

@@ -10,7 +10,7 @@ namespace csnap::codec {
 namespace {
 
 constexpr std::size_t kHeaderSize = kLegacyV0Magic.size() + kLegacyV0SaltSize + kLegacyV0NonceSize;
-constexpr std::size_t kBlockSize = 64 * 1024;
+constexpr std::size_t kBlockSize = std::size_t{64} * 1024;
 
 Result<crypto::Bytes> derive_key(const Secret& passphrase, std::span<const std::uint8_t> salt) {
   return crypto::scrypt(passphrase.reveal(), salt, 14, 8, 1, 32);

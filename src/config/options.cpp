@@ -100,7 +100,7 @@ void flatten(const nlohmann::json& node, const std::string& prefix,
              std::map<std::string, std::string, std::less<>>& out) {
   if (node.is_object()) {
     for (const auto& [key, child] : node.items()) {
-      flatten(child, prefix.empty() ? key : prefix + "." + key, out);
+      flatten(child, prefix.empty() ? key : fmt::format("{}.{}", prefix, key), out);
     }
   } else if (node.is_string()) {
     out[prefix] = node.get<std::string>();
@@ -234,7 +234,7 @@ std::string Config::describe() const {
     if (value.source == Source::none)
       continue;
     std::string shown =
-        spec.type == OptionType::secret ? std::string(Secret::redacted) : value.text;
+        spec.type == OptionType::secret ? std::string(Secret::kRedacted) : value.text;
     out += fmt::format("{} = {} ({})\n", spec.name, shown, to_string(value.source));
   }
   return out;
@@ -276,8 +276,10 @@ Result<Config> resolve(const ResolveInput& input) {
   if (!config_path.empty()) {
     CSNAP_ASSIGN_OR_RETURN(file_values, read_config_file(config_path));
     for (const auto& [key, value] : file_values) {
-      bool known = std::any_of(std::begin(kOptionTable), std::end(kOptionTable),
-                               [&](const OptionSpec& spec) { return spec.file_key == key; });
+      // An init-capture: clang 14 (clang-tidy's) cannot capture a structured binding.
+      bool known =
+          std::any_of(std::begin(kOptionTable), std::end(kOptionTable),
+                      [&name = key](const OptionSpec& spec) { return spec.file_key == name; });
       if (!known) {
         return Error(ErrorKind::invalid_argument,
                      fmt::format("config file {}: unknown key '{}'", config_path, key));

@@ -42,12 +42,13 @@ Field field_for(std::string_view name) {
   return Field::other;
 }
 
-// SAX handler for [ {entry}, ... ]: anything nested deeper inside an entry is skipped.
+// SAX handler for [ {entry}, ... ]: anything nested deeper inside an entry is skipped. The
+// method names are RapidJSON's handler concept (.clang-tidy exempts them from the naming rule).
 class EntryHandler : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, EntryHandler> {
  public:
   explicit EntryHandler(const std::function<Status(KvEntry&&)>& on_entry) : on_entry_(on_entry) {}
 
-  bool StartArray() {  // NOLINT(readability-identifier-naming)
+  bool StartArray() {
     if (depth_ == 0) {
       depth_ = 1;
       return true;
@@ -57,13 +58,13 @@ class EntryHandler : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Entr
     ++depth_;
     return true;
   }
-  bool EndArray(rapidjson::SizeType /*count*/) {  // NOLINT(readability-identifier-naming)
+  bool EndArray(rapidjson::SizeType /*count*/) {
     --depth_;
     if (depth_ == 0)
       done_ = true;
     return true;
   }
-  bool StartObject() {  // NOLINT(readability-identifier-naming)
+  bool StartObject() {
     if (depth_ == 0)
       return fail("the listing is not an array");
     if (depth_ == 1) {
@@ -74,12 +75,12 @@ class EntryHandler : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Entr
     ++depth_;
     return true;
   }
-  bool Key(const char* text, rapidjson::SizeType length, bool /*copy*/) {  // NOLINT
+  bool Key(const char* text, rapidjson::SizeType length, bool /*copy*/) {
     if (depth_ == 2)
       field_ = field_for(std::string_view(text, length));
     return true;
   }
-  bool EndObject(rapidjson::SizeType /*count*/) {  // NOLINT(readability-identifier-naming)
+  bool EndObject(rapidjson::SizeType /*count*/) {
     --depth_;
     if (depth_ != 1)
       return true;
@@ -99,7 +100,7 @@ class EntryHandler : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Entr
     }
     return true;
   }
-  bool String(const char* text, rapidjson::SizeType length, bool /*copy*/) {  // NOLINT
+  bool String(const char* text, rapidjson::SizeType length, bool /*copy*/) {
     if (depth_ < 2)
       return fail("an entry is not an object");
     if (depth_ > 2)
@@ -122,7 +123,7 @@ class EntryHandler : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Entr
         return fail(fmt::format("field of key {:?} should be a number", entry_.key));
     }
   }
-  bool Uint64(std::uint64_t value) {  // NOLINT(readability-identifier-naming)
+  bool Uint64(std::uint64_t value) {
     if (depth_ < 2)
       return fail("an entry is not an object");
     if (depth_ > 2)
@@ -146,17 +147,13 @@ class EntryHandler : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Entr
         return fail(fmt::format("a string field of key {:?} is a number", entry_.key));
     }
   }
-  bool Uint(unsigned value) { return Uint64(value); }  // NOLINT(readability-identifier-naming)
-  bool Int(int value) {
-    return number_ok(value >= 0) && Uint64(static_cast<std::uint64_t>(value));
-  }                                 // NOLINT
-  bool Int64(std::int64_t value) {  // NOLINT(readability-identifier-naming)
+  bool Uint(unsigned value) { return Uint64(value); }
+  bool Int(int value) { return number_ok(value >= 0) && Uint64(static_cast<std::uint64_t>(value)); }
+  bool Int64(std::int64_t value) {
     return number_ok(value >= 0) && Uint64(static_cast<std::uint64_t>(value));
   }
-  bool Double(double /*value*/) {
-    return number_ok(false);
-  }              // NOLINT(readability-identifier-naming)
-  bool Null() {  // NOLINT(readability-identifier-naming)
+  bool Double(double /*value*/) { return number_ok(false); }
+  bool Null() {
     if (depth_ < 2)
       return fail("an entry is not an object");
     if (depth_ == 2 && field_ == Field::key)
@@ -165,12 +162,12 @@ class EntryHandler : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Entr
       value_ = std::nullopt;
     return true;
   }
-  bool Bool(bool /*value*/) {  // NOLINT(readability-identifier-naming)
+  bool Bool(bool /*value*/) {
     if (depth_ < 2)
       return fail("an entry is not an object");
     return depth_ > 2 || field_ == Field::other || fail("unexpected boolean");
   }
-  bool Default() { return fail("unexpected value"); }  // NOLINT(readability-identifier-naming)
+  bool Default() { return fail("unexpected value"); }
 
   std::optional<Error>& callback_error() { return callback_error_; }
   std::optional<std::string>& problem() { return problem_; }

@@ -375,7 +375,7 @@ Result<std::unique_ptr<HttpServer>> HttpServer::start(std::string_view address, 
   server.set_keep_alive_timeout(keep_alive_seconds);
   server.set_read_timeout(read_write_timeout_seconds);
   server.set_write_timeout(read_write_timeout_seconds);
-  server.set_payload_max_length(64 * 1024);
+  server.set_payload_max_length(std::size_t{64} * 1024);
   impl->route();
 
   // ":port" listens on IPv6 and IPv4 through one dual-stack socket, or on IPv4 alone where the

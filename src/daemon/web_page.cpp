@@ -358,7 +358,7 @@ std::string render_page(const Snapshot& snapshot, const HealthAnswer& health,
                         std::chrono::seconds health_max_age, Clock::time_point now,
                         const std::optional<Result<BackupListing>>& backups) {
   std::string out;
-  out.reserve(16 * 1024);
+  out.reserve(std::size_t{16} * 1024);
   out += "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\" />\n";
   out += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\" />\n";
   out += "<meta http-equiv=\"refresh\" content=\"60\" />\n";

@@ -21,7 +21,7 @@
 namespace csnap::http {
 namespace {
 
-constexpr std::size_t kMaxErrorBody = 64 * 1024;
+constexpr std::size_t kMaxErrorBody = std::size_t{64} * 1024;
 constexpr std::size_t kMaxErrorText = 2048;
 
 bool iequals(std::string_view a, std::string_view b) {

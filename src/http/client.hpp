@@ -126,7 +126,7 @@ class Client {
 
  private:
   Client(ClientOptions options, void* handle, std::string base_url, std::string connect_to);
-  Result<Response> execute(const Request& request, ByteSink* sink, const StreamOptions& options);
+  Result<Response> execute(const Request& request, ByteSink* sink, const StreamOptions& stream);
 
   ClientOptions options_;
   void* handle_;            // CURL*

@@ -222,24 +222,34 @@ std::string_view acl_member_name(AclKind kind) {
   return {};
 }
 
+namespace {
+
+// The member of `objects` (const or not) that holds the objects of `kind`.
+template <typename Objects>
+auto& member_of(Objects& objects, AclKind kind) {
+  switch (kind) {
+    case AclKind::policy:
+      return objects.policies;
+    case AclKind::role:
+      return objects.roles;
+    case AclKind::token:
+      return objects.tokens;
+    case AclKind::auth_method:
+      return objects.auth_methods;
+    case AclKind::binding_rule:
+      return objects.binding_rules;
+  }
+  return objects.policies;
+}
+
+}  // namespace
+
 json& AclObjects::of(AclKind kind) {
-  return const_cast<json&>(static_cast<const AclObjects*>(this)->of(kind));
+  return member_of(*this, kind);
 }
 
 const json& AclObjects::of(AclKind kind) const {
-  switch (kind) {
-    case AclKind::policy:
-      return policies;
-    case AclKind::role:
-      return roles;
-    case AclKind::token:
-      return tokens;
-    case AclKind::auth_method:
-      return auth_methods;
-    case AclKind::binding_rule:
-      return binding_rules;
-  }
-  return policies;
+  return member_of(*this, kind);
 }
 
 std::string_view to_string(RestoreAction action) {

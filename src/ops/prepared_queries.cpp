@@ -36,7 +36,7 @@ Result<QueryBackupResult> backup_prepared_queries(consul::Client& consul,
   result.count = listing->queries.size();
   std::vector<std::string> problems;
   if (listing->filtered_by_acls) {
-    problems.push_back(
+    problems.emplace_back(
         "Consul left out prepared queries that this token may not read "
         "(X-Consul-Results-Filtered-By-Acls); a token with query_prefix \"\" { policy = \"read\" "
         "} sees them all");

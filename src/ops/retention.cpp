@@ -153,9 +153,9 @@ std::vector<RetentionDecision> RetentionPolicy::select(std::span<const storage::
       auto& decision = backups[i];
       const std::int64_t time = *decision.time;
       if (i == 0)
-        decision.reasons.push_back("newest");
+        decision.reasons.emplace_back("newest");
       if (empty())
-        decision.reasons.push_back("no retention policy");
+        decision.reasons.emplace_back("no retention policy");
       if (keep_last && static_cast<std::int64_t>(i) < *keep_last)
         decision.reasons.push_back(fmt::format("last {}", *keep_last));
       if (keep_within && now_unix - time < keep_within->count())
@@ -313,7 +313,7 @@ Result<PruneReport> prune(storage::Backend& storage, std::string_view key_prefix
         std::find(options.protect.begin(), options.protect.end(), decision.key) !=
             options.protect.end()) {
       decision.action = RetentionAction::keep;
-      decision.reasons.push_back("protected");
+      decision.reasons.emplace_back("protected");
     }
   }
   if (!options.confirm_shrink && (report.held = check_shrink(report.decisions, options))) {
@@ -321,7 +321,7 @@ Result<PruneReport> prune(storage::Backend& storage, std::string_view key_prefix
     for (auto& decision : report.decisions) {
       if (decision.action == RetentionAction::remove) {
         decision.action = RetentionAction::keep;
-        decision.reasons.push_back("held: the newest backup holds far fewer entries");
+        decision.reasons.emplace_back("held: the newest backup holds far fewer entries");
       }
     }
   }

@@ -95,7 +95,7 @@ std::string without(std::string text, const std::string& secret) {
   if (secret.empty())
     return text;
   for (auto at = text.find(secret); at != std::string::npos; at = text.find(secret, at))
-    text.replace(at, secret.size(), Secret::redacted);
+    text.replace(at, secret.size(), Secret::kRedacted);
   return text;
 }
 

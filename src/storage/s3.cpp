@@ -455,7 +455,9 @@ std::string s3_canonical_query(std::vector<std::pair<std::string, std::string>> 
   for (const auto& [name, value] : parameters) {
     if (!out.empty())
       out.push_back('&');
-    out += name + "=" + value;
+    out += name;
+    out.push_back('=');
+    out += value;
   }
   return out;
 }

@@ -31,7 +31,7 @@ enum class S3Addressing {
 
 enum class S3Encryption { none, aes256, kms };
 
-inline constexpr std::size_t kMiB = 1024 * 1024;
+inline constexpr std::size_t kMiB = std::size_t{1024} * 1024;
 inline constexpr std::size_t kS3MinPartSize = 5 * kMiB;
 inline constexpr int kS3MaxParts = 10000;
 

@@ -20,25 +20,26 @@ class JsonSourceStream {
   using Ch = char;
   explicit JsonSourceStream(ByteSource& source) : source_(&source) {}
 
-  Ch Peek() {  // NOLINT(readability-identifier-naming): rapidjson's stream concept
+  // The names are rapidjson's stream concept (.clang-tidy exempts them from the naming rule).
+  Ch Peek() {
     if (position_ == size_ && !fill())
       return '\0';
     return buffer_[position_];
   }
-  Ch Take() {  // NOLINT(readability-identifier-naming)
+  Ch Take() {
     if (position_ == size_ && !fill())
       return '\0';
     ++consumed_;
     return buffer_[position_++];
   }
   // The bytes taken so far.
-  std::size_t Tell() const { return consumed_; }  // NOLINT(readability-identifier-naming)
+  std::size_t Tell() const { return consumed_; }
 
   // Writing is not supported (rapidjson's concept asks for these; only in-situ parsing calls).
-  Ch* PutBegin() { return nullptr; }               // NOLINT(readability-identifier-naming)
-  void Put(Ch /*c*/) {}                            // NOLINT(readability-identifier-naming)
-  void Flush() {}                                  // NOLINT(readability-identifier-naming)
-  std::size_t PutEnd(Ch* /*begin*/) { return 0; }  // NOLINT(readability-identifier-naming)
+  Ch* PutBegin() { return nullptr; }
+  void Put(Ch /*c*/) {}
+  void Flush() {}
+  std::size_t PutEnd(Ch* /*begin*/) { return 0; }
 
   // The read error that ended the stream, if one did.
   std::optional<Error>& error() { return error_; }

@@ -12,7 +12,7 @@ namespace csnap {
 
 class Secret {
  public:
-  static constexpr std::string_view redacted = "**redacted**";
+  static constexpr std::string_view kRedacted = "**redacted**";
 
   Secret() = default;
   explicit Secret(std::string value) : value_(std::move(value)) {}
@@ -21,7 +21,7 @@ class Secret {
   bool empty() const { return value_.empty(); }
 
   friend std::ostream& operator<<(std::ostream& out, const Secret& /*secret*/) {
-    return out << redacted;
+    return out << kRedacted;
   }
   friend bool operator==(const Secret&, const Secret&) = default;
 
@@ -35,6 +35,6 @@ template <>
 struct fmt::formatter<csnap::Secret> : fmt::formatter<std::string_view> {
   template <typename FormatContext>
   auto format(const csnap::Secret& /*secret*/, FormatContext& ctx) const {
-    return fmt::formatter<std::string_view>::format(csnap::Secret::redacted, ctx);
+    return fmt::formatter<std::string_view>::format(csnap::Secret::kRedacted, ctx);
   }
 };

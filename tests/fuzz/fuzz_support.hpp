@@ -16,7 +16,7 @@
 namespace csnap::fuzz {
 
 // No target reads more than this from a decoder, so a decompression bomb cannot eat memory.
-inline constexpr std::size_t kMaxOutput = 64 * 1024 * 1024;
+inline constexpr std::size_t kMaxOutput = std::size_t{64} * 1024 * 1024;
 
 inline std::string_view as_text(const std::uint8_t* data, std::size_t size) {
   return {reinterpret_cast<const char*>(data), size};
@@ -24,7 +24,7 @@ inline std::string_view as_text(const std::uint8_t* data, std::size_t size) {
 
 // Reads `source` until its end, an error, or `cap` bytes; the bytes are thrown away.
 inline void drain(ByteSource& source, std::size_t cap = kMaxOutput) {
-  std::vector<std::byte> buffer(64 * 1024);
+  std::vector<std::byte> buffer(std::size_t{64} * 1024);
   std::size_t total = 0;
   while (total < cap) {
     auto got = source.read(buffer);

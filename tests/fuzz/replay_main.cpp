@@ -133,7 +133,7 @@ int usage() {
 int main(int argc, char** argv) {
   std::size_t mutations = 0;
   std::uint64_t seed = 1;
-  std::size_t max_size = 1024 * 1024;
+  std::size_t max_size = std::size_t{1024} * 1024;
   std::vector<std::filesystem::path> paths;
   for (int i = 1; i < argc; ++i) {
     std::string_view arg = argv[i];

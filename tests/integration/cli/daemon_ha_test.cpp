@@ -519,7 +519,7 @@ TEST_F(DaemonHaTest, SigtermDuringALargeBackupAbortsAfterTheGraceOrFinishesWithi
     entries.push_back({{"key", "big/" + std::to_string(i)},
                        {"flags", 0},
                        {"value", base64::encode(test_common::random_bytes(
-                                     100 * 1024, static_cast<unsigned>(i)))}});
+                                     std::size_t{100} * 1024, static_cast<unsigned>(i)))}});
   }
   auto import_file = work_ / "import.json";
   std::ofstream(import_file) << entries.dump();

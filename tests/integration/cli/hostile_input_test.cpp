@@ -19,7 +19,7 @@ namespace {
 namespace fs = std::filesystem;
 using namespace csnap::test_common;
 
-constexpr std::uint64_t kMiB = 1024 * 1024;
+constexpr std::uint64_t kMiB = std::uint64_t{1024} * 1024;
 
 void write_file(const fs::path& path, std::string_view bytes) {
   fs::create_directories(path.parent_path());

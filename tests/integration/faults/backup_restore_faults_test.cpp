@@ -394,7 +394,7 @@ class StorageFaults : public CliTest {
     proxied_["CONSUL_SNAPSHOT_STORAGE_TIMEOUT"] = "5s";
     direct_ = proxied_;
     direct_["S3ENDPOINT"] = seaweed->endpoint();
-    ASSERT_NO_FATAL_FAILURE(seed(*agent_, work_, kBigKeys, 256 * 1024));
+    ASSERT_NO_FATAL_FAILURE(seed(*agent_, work_, kBigKeys, std::size_t{256} * 1024));
     expected_ = exported(*agent_, "app/");
   }
   void TearDown() override {

@@ -597,9 +597,9 @@ long peak_rss_kib() {
 TEST(AgeMemory, StaysFlatEncryptingAndDecryptingOneGibibyte) {
   constexpr std::uint64_t kTotal = std::uint64_t{1} << 30;
 #if defined(__SANITIZE_ADDRESS__)
-  constexpr long kLimitKib = 512 * 1024;  // shadow memory and quarantine
+  constexpr long kLimitKib = long{512} * 1024;  // shadow memory and quarantine
 #else
-  constexpr long kLimitKib = 64 * 1024;
+  constexpr long kLimitKib = long{64} * 1024;
 #endif
   auto identity = new_identity();
   std::signal(SIGPIPE, SIG_IGN);

@@ -174,7 +174,7 @@ TEST(WebPage, BackupsWithCountsWhereKnown) {
   BackupListing listing;
   listing.storage = "file:///var/backups";
   listing.backups = {{snapshot.last_success->key, 4096, now - 60s},
-                     {"backups/older.tar.zst", 3 * 1024 * 1024, now - 86400s}};
+                     {"backups/older.tar.zst", std::uint64_t{3} * 1024 * 1024, now - 86400s}};
   std::string html = page(snapshot, Result<BackupListing>(listing));
   EXPECT_NE(html.find("<h2>Backups in <code>file:///var/backups</code></h2>"), std::string::npos);
   EXPECT_NE(html.find("2 backups, 3.0 MiB (3149824 bytes) in all."), std::string::npos) << html;
