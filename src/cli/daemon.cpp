@@ -1,12 +1,12 @@
 #include "cli/daemon.hpp"
 
 #include <chrono>
+#include <csignal>
 #include <optional>
 #include <thread>
 #include <vector>
 
 #include <fmt/format.h>
-#include <signal.h>
 #include <unistd.h>
 
 #include "cli/setup.hpp"
@@ -67,7 +67,7 @@ class DaemonSteps final : public daemon::BackupSteps {
       : config_(config),
         options_(std::move(options)),
         state_(state),
-        retention_(std::move(retention)),
+        retention_(retention),
         confirm_shrink_(confirm_shrink),
         catalog_(catalog) {}
 
@@ -278,7 +278,7 @@ Status run_daemon(const config::Config& config, const ops::BackupOptions& option
   }
 
   log::debug("Backup starting on interval: {}s", settings.scheduler.interval.count());
-  DaemonSteps steps(config, options, state, std::move(retention), settings.confirm_shrink, catalog);
+  DaemonSteps steps(config, options, state, retention, settings.confirm_shrink, catalog);
   daemon::SystemSchedulerClock clock;
   daemon::Scheduler scheduler(settings.scheduler, steps, lock.get(), state, clock);
   std::thread worker([&scheduler] { scheduler.run(); });

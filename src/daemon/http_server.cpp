@@ -337,19 +337,19 @@ void HttpServer::Impl::route() {
     response.set_content(render_backup_listing(*listing) + "\n", kJsonContentType);
   });
 
-  server.set_exception_handler(
-      [](const httplib::Request& request, httplib::Response& response, std::exception_ptr error) {
-        std::string what = "unknown exception";
-        try {
-          std::rethrow_exception(error);
-        } catch (const std::exception& exception) {
-          what = exception.what();
-        } catch (...) {
-        }
-        log::error("HTTP server: GET {}: {}", request.path, what);
-        response.status = 500;
-        response.set_content("internal error; see the daemon's log\n", kTextContentType);
-      });
+  server.set_exception_handler([](const httplib::Request& request, httplib::Response& response,
+                                  const std::exception_ptr& error) {
+    std::string what = "unknown exception";
+    try {
+      std::rethrow_exception(error);
+    } catch (const std::exception& exception) {
+      what = exception.what();
+    } catch (...) {
+    }
+    log::error("HTTP server: GET {}: {}", request.path, what);
+    response.status = 500;
+    response.set_content("internal error; see the daemon's log\n", kTextContentType);
+  });
   server.set_logger([](const httplib::Request& request, const httplib::Response& response) {
     log::debug("HTTP {} {} {}", request.method, request.path, response.status);
   });

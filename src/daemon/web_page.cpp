@@ -264,6 +264,7 @@ std::string render_chart(const std::vector<Attempt>& history) {
   // Oldest first by start (a failure's start is estimated, so the history may be slightly out of
   // order).
   std::vector<const Attempt*> attempts;
+  attempts.reserve(history.size());
   for (const Attempt& attempt : history)
     attempts.push_back(&attempt);
   std::stable_sort(attempts.begin(), attempts.end(),
