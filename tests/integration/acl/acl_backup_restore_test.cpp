@@ -35,7 +35,7 @@ json call(const ConsulAgent& agent, const std::string& token, const std::string&
           const std::string& path, const std::string& body = {}) {
   std::vector<std::string> args = {"-X", method, "-H", "X-Consul-Token: " + token};
   if (!body.empty()) {
-    args.push_back("--data-binary");
+    args.emplace_back("--data-binary");
     args.push_back(body);
   }
   args.push_back("http://" + agent.http_address() + path);

@@ -31,13 +31,13 @@ bool have_tool(const std::string& name) {
   return std::system(("command -v " + name + " >/dev/null 2>&1").c_str()) == 0;
 }
 
-#define REQUIRE_TOOL(name)                                                     \
-  do {                                                                         \
-    if (!have_tool(name)) {                                                    \
-      if (running_in_ci())                                                     \
-        FAIL() << name << " not found (CI=true): run scripts/install-deps.sh"; \
-      GTEST_SKIP() << name << " not found: run scripts/install-deps.sh";       \
-    }                                                                          \
+#define REQUIRE_TOOL(name)                                                       \
+  do {                                                                           \
+    if (!have_tool(name)) {                                                      \
+      if (running_in_ci())                                                       \
+        FAIL() << (name) << " not found (CI=true): run scripts/install-deps.sh"; \
+      GTEST_SKIP() << (name) << " not found: run scripts/install-deps.sh";       \
+    }                                                                            \
   } while (false)
 
 // The exit status of `command` run by the shell.

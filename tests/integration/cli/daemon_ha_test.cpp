@@ -205,7 +205,7 @@ void DaemonHaTest::cut_off_leader(Cut cut) {
                                              .stream = ToxicStream::downstream,
                                              .attributes_json = R"({"latency": 15000})"})
                     .ok());
-    toxics.push_back("slow");
+    toxics.emplace_back("slow");
   }
   const auto cut_at = std::chrono::system_clock::now();
 

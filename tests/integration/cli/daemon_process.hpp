@@ -3,6 +3,7 @@
 // deadline.
 
 #include <chrono>
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -16,12 +17,9 @@
 #include <vector>
 
 #include <fcntl.h>
-#include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-extern char** environ;
 
 namespace csnap::testing {
 
@@ -52,15 +50,18 @@ class Daemon {
     for (const auto& [name, value] : env)
       merged[name] = value;
     std::vector<std::string> env_text;
+    env_text.reserve(merged.size());
     for (const auto& [name, value] : merged)
-      env_text.push_back(name + "=" + value);
+      env_text.emplace_back(name).append("=").append(value);
     std::vector<char*> envp;
+    envp.reserve(env_text.size() + 1);
     for (auto& text : env_text)
       envp.push_back(text.data());
     envp.push_back(nullptr);
     std::vector<std::string> argv{CSNAP_TOOL_PATH};
     argv.insert(argv.end(), args.begin(), args.end());
     std::vector<char*> argp;
+    argp.reserve(argv.size() + 1);
     for (auto& arg : argv)
       argp.push_back(arg.data());
     argp.push_back(nullptr);

@@ -183,11 +183,13 @@ TEST_F(HostileInputTest, NonUtf8KeyInListJsonIsReplacedNotFatal) {
 
 TEST_F(HostileInputTest, ControlCharactersInKeysAreEscapedInListText) {
   write_file(
+      // NOLINTNEXTLINE(misc-misleading-bidirectional): U+202E is the hostile input tested
       work_ / "backups/backups/2026/1/2/h\x1b[2J\xe2\x80\xae.consul.snapshot.1767312000.tar.zst",
       "junk");
   auto result = run_limited({"list"}, env());
   ASSERT_EQ(result.exit_code, 0) << result.all();
   EXPECT_EQ(result.out.find('\x1b'), std::string::npos) << result.out;
+  // NOLINTNEXTLINE(misc-misleading-bidirectional): U+202E is the hostile input tested
   EXPECT_EQ(result.out.find("\xe2\x80\xae"), std::string::npos) << result.out;
   EXPECT_NE(result.out.find("h\\x1b[2J\\u202e.consul.snapshot"), std::string::npos) << result.out;
 }
@@ -255,12 +257,14 @@ TEST_F(HostileInputConsulTest, ControlCharactersInKeysAreEscapedInDiffText) {
   auto result = run_limited({"diff", file.string()}, env());
   ASSERT_EQ(result.exit_code, 0) << result.all();
   EXPECT_EQ(result.out.find('\x1b'), std::string::npos) << result.out;
+  // NOLINTNEXTLINE(misc-misleading-bidirectional): U+202E is the hostile input tested
   EXPECT_EQ(result.out.find("\xe2\x80\xae"), std::string::npos) << result.out;
   EXPECT_NE(result.out.find(R"(+ kv "evil\u202etxt.exe\x1b[2J")"), std::string::npos) << result.out;
   // JSON stays exact JSON: the key as it is.
   auto json = run_limited({"diff", file.string(), "--json"}, env());
   ASSERT_EQ(json.exit_code, 0) << json.all();
   auto parsed = nlohmann::json::parse(json.out);
+  // NOLINTNEXTLINE(misc-misleading-bidirectional): U+202E is the hostile input tested
   EXPECT_EQ(parsed["changes"][0]["key"], "evil\xe2\x80\xaetxt.exe\x1b[2J");
 }
 

@@ -23,7 +23,11 @@ using test_common::slurp;
 namespace fs = std::filesystem;
 using Json = nlohmann::json;
 
-const fs::path kData = CSNAP_ORIGINAL_TOOL_DATA;
+// The original tool's backups and data set (a function: a namespace-scope path could throw before
+// main).
+fs::path data_dir() {
+  return CSNAP_ORIGINAL_TOOL_DATA;
+}
 
 std::string hex(std::string_view bytes) {
   static constexpr char digits[] = "0123456789abcdef";
@@ -54,8 +58,8 @@ std::string sha256_hex(const std::string& bytes) {
 class OriginalToolTest : public CliTest {
  protected:
   void SetUp() override {
-    ASSERT_TRUE(fs::exists(kData / "dataset-manifest.json"))
-        << "test data missing: " << kData << " (the shared/ folder beside the repository)";
+    ASSERT_TRUE(fs::exists(data_dir() / "dataset-manifest.json"))
+        << "test data missing: " << data_dir() << " (the shared/ folder beside the repository)";
     CSNAP_REQUIRE_CONSUL(agent, ConsulAgentOptions{});
     adopt(std::move(agent));
   }
@@ -78,7 +82,7 @@ class OriginalToolTest : public CliTest {
 
   static std::map<std::string, std::string> manifest() {
     std::map<std::string, std::string> out;
-    for (const auto& item : Json::parse(slurp(kData / "dataset-manifest.json"))) {
+    for (const auto& item : Json::parse(slurp(data_dir() / "dataset-manifest.json"))) {
       out[item["key_utf8_hex"].get<std::string>()] =
           fmt::format("{} {} {}", item["flags"].get<std::uint64_t>(),
                       item["size"].get<std::uint64_t>(), item["sha256"].get<std::string>());
@@ -108,7 +112,8 @@ TEST_F(OriginalToolTest, EveryFixtureRestoresExactly) {
     ASSERT_TRUE(live().empty());
     auto restore_env = env();
     restore_env.insert(fixture.env.begin(), fixture.env.end());
-    auto restore = run_tool({"restore", (kData / fixture.file).string(), "--yes"}, restore_env);
+    auto restore =
+        run_tool({"restore", (data_dir() / fixture.file).string(), "--yes"}, restore_env);
     ASSERT_EQ(restore.exit_code, 0) << restore.all();
     EXPECT_EQ(live(), expected);
     if (fixture.has_query) {
@@ -122,7 +127,7 @@ TEST_F(OriginalToolTest, EveryFixtureRestoresExactly) {
       EXPECT_EQ(list[0]["DNS"]["TTL"], "10s");
     }
     // A second restore of the same backup changes nothing.
-    auto again = run_tool({"restore", (kData / fixture.file).string(), "--yes"}, restore_env);
+    auto again = run_tool({"restore", (data_dir() / fixture.file).string(), "--yes"}, restore_env);
     ASSERT_EQ(again.exit_code, 0) << again.all();
     EXPECT_NE(again.err.find("nothing to write"), std::string::npos) << again.err;
   }
@@ -131,7 +136,8 @@ TEST_F(OriginalToolTest, EveryFixtureRestoresExactly) {
 TEST_F(OriginalToolTest, WrongPassphraseForTheOriginalEncryptionWritesNothing) {
   auto wrong_env = env();
   wrong_env["CRYPTO_PASSWORD"] = "wrong horse";
-  auto restore = run_tool({"restore", (kData / "v03-encrypted.bin").string(), "--yes"}, wrong_env);
+  auto restore =
+      run_tool({"restore", (data_dir() / "v03-encrypted.bin").string(), "--yes"}, wrong_env);
   EXPECT_NE(restore.exit_code, 0) << restore.all();
   EXPECT_NE(restore.err.find("CRYPTO_PASSWORD"), std::string::npos) << restore.err;
   EXPECT_TRUE(live().empty());

@@ -7,6 +7,7 @@
 // consul CLI.
 
 #include <chrono>
+#include <csignal>
 #include <fstream>
 #include <random>
 
@@ -14,7 +15,6 @@
 #include <nlohmann/json.hpp>
 #include <poll.h>
 #include <pty.h>
-#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -179,7 +179,7 @@ Run run_on_terminal(const std::vector<std::string>& args,
   for (char** entry = environ; *entry != nullptr; ++entry)
     env_text.emplace_back(*entry);
   for (const auto& [name, value] : env)
-    env_text.push_back(name + "=" + value);
+    env_text.emplace_back(name).append("=").append(value);
   std::vector<char*> argp, envp;
   for (auto& arg : argv)
     argp.push_back(arg.data());

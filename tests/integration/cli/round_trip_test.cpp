@@ -3,6 +3,7 @@
 // flag equal again. Consul's state is read with the `curl` CLI and the backup file with the
 // stock `zstd`, `tar` and `sha256sum`, never with our own code.
 
+#include <charconv>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -92,7 +93,9 @@ class RoundTripTest : public CliTest {
     argv.push_back(url(path));
     auto result = run(argv);
     EXPECT_EQ(result.exit_code, 0) << result.err;
-    return {std::atoi(result.out.c_str()), slurp(out_file)};
+    int status = 0;  // 0 when curl printed no code
+    std::from_chars(result.out.data(), result.out.data() + result.out.size(), status);
+    return {status, slurp(out_file)};
   }
 
   // Writes `data` with /v1/txn (in transactions well inside Consul's limits) and plain PUTs for
@@ -419,7 +422,7 @@ TEST_F(RoundTripTest, RestoreOnATerminalAsksFirst) {
 
   auto answer = [&](const std::string& reply) {
     std::string command = std::string(CSNAP_TOOL_PATH) + " restore latest";
-    return run({"sh", "-c", "printf '" + reply + "\\n' | script -qec \"$0\" /dev/null", command},
+    return run({"sh", "-c", "printf '" + reply + R"(\n' | script -qec "$0" /dev/null)", command},
                env());
   };
   auto declined = answer("n");

@@ -173,6 +173,7 @@ TEST(ConsulTxn, TheLimitsAreRealAndTheBatcherStaysWithinThem) {
   auto client = connect(agent->http_address());
 
   std::vector<TxnOp> ops;
+  ops.reserve(129);
   for (int i = 0; i < 129; ++i)
     ops.push_back(TxnOp::set("ops/" + std::to_string(i), "v"));
   EXPECT_TRUE(client->txn(std::span(ops).first(128)).ok());

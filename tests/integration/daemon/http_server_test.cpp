@@ -28,8 +28,6 @@
 #include "consul_agent.hpp"  // run_process, curl, free_port, stop_process, running_in_ci
 #include "polling.hpp"
 
-extern char** environ;
-
 namespace csnap::daemon {
 namespace {
 
@@ -56,12 +54,12 @@ std::optional<fs::path> find_in_path(const std::string& name) {
 }
 
 // Puts the path of `tool` into `variable`; fails under CI=true, else skips, when it is missing.
-#define REQUIRE_PROMETHEUS_TOOL(variable, tool)                                           \
-  auto variable = find_in_path(tool);                                                     \
-  if (!variable) {                                                                        \
-    if (::csnap::testing::running_in_ci())                                                \
-      FAIL() << tool << " not found (CI=true): install with: apt-get install prometheus"; \
-    GTEST_SKIP() << tool << " not found: install with: apt-get install prometheus";       \
+#define REQUIRE_PROMETHEUS_TOOL(variable, tool)                                             \
+  std::optional<fs::path> variable = find_in_path(tool);                                    \
+  if (!(variable)) {                                                                        \
+    if (::csnap::testing::running_in_ci())                                                  \
+      FAIL() << (tool) << " not found (CI=true): install with: apt-get install prometheus"; \
+    GTEST_SKIP() << (tool) << " not found: install with: apt-get install prometheus";       \
   }
 
 std::unique_ptr<HttpServer> start_server(const State& state, HttpServerOptions options = {},
@@ -421,21 +419,23 @@ TEST(DaemonHttp, PromtoolAcceptsTheMetrics) {
 }
 
 // A python3 for checks with its standard library: $CSNAP_PYTHON or python3 on the PATH.
-#define REQUIRE_PYTHON(variable)                                                             \
-  std::optional<fs::path> variable;                                                          \
-  if (const char* explicit_python = std::getenv("CSNAP_PYTHON"); explicit_python != nullptr) \
-    variable = fs::path(explicit_python);                                                    \
-  else                                                                                       \
-    variable = find_in_path("python3");                                                      \
-  if (!variable) {                                                                           \
-    if (::csnap::testing::running_in_ci())                                                   \
-      FAIL() << "python3 not found (CI=true): install with: apt-get install python3";        \
-    GTEST_SKIP() << "python3 not found: install with: apt-get install python3";              \
+std::optional<fs::path> find_python() {
+  if (const char* explicit_python = std::getenv("CSNAP_PYTHON"); explicit_python != nullptr)
+    return fs::path(explicit_python);
+  return find_in_path("python3");
+}
+
+#define REQUIRE_PYTHON(variable)                                                      \
+  std::optional<fs::path> variable = find_python();                                   \
+  if (!(variable)) {                                                                  \
+    if (::csnap::testing::running_in_ci())                                            \
+      FAIL() << "python3 not found (CI=true): install with: apt-get install python3"; \
+    GTEST_SKIP() << "python3 not found: install with: apt-get install python3";       \
   }
 
 // Parses the page in the file argv[1] as XML (the page is well-formed: a stray '<' or '&' from an
 // unescaped string breaks it) and prints what a reader sees, as JSON.
-constexpr const char* page_reader = R"(
+constexpr const char* kPageReader = R"(
 import json, sys, xml.etree.ElementTree as ET
 root = ET.parse(sys.argv[1]).getroot()
 svg = '{http://www.w3.org/2000/svg}'
@@ -504,7 +504,7 @@ TEST(DaemonHttp, WebPage) {
   std::string file = (fs::temp_directory_path() / fmt::format("csnap-page-{}.html", ::getpid()));
   auto saved = run_process({"curl", "-sS", "--fail", "-o", file, url(*server, "/")});
   ASSERT_TRUE(saved.ok() && saved->exit_code == 0) << (saved.ok() ? saved->err : "");
-  auto parsed = run_process({python->string(), "-c", page_reader, file});
+  auto parsed = run_process({python->string(), "-c", kPageReader, file});
   fs::remove(file);
   ASSERT_TRUE(parsed.ok()) << parsed.error().message();
   ASSERT_EQ(parsed->exit_code, 0) << "the page is not well-formed: " << parsed->err;
@@ -596,6 +596,7 @@ class PrometheusServer {
         "--storage.tsdb.path=" + (directory_ / "data").string(),
         fmt::format("--web.listen-address=127.0.0.1:{}", port_), "--log.level=warn"};
     std::vector<char*> argv;
+    argv.reserve(args.size() + 1);
     for (auto& arg : args)
       argv.push_back(arg.data());
     argv.push_back(nullptr);

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <iostream>
 #include <random>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -155,8 +156,9 @@ std::string last_line(const std::string& text) {
 
 // Says in the test's output what each faulty run did (the rows of the faults table in the docs).
 void report(const std::string& what, const Timed& timed) {
-  auto seconds =
-      std::chrono::duration_cast<std::chrono::milliseconds>(timed.elapsed).count() / 1000.0;
+  auto seconds = static_cast<double>(
+                     std::chrono::duration_cast<std::chrono::milliseconds>(timed.elapsed).count()) /
+                 1000.0;
   std::cout << "[fault] " << what << ": exit " << timed.run.exit_code << " after " << seconds
             << " s" << (timed.run.exit_code == 0 ? "" : ": " + last_line(timed.run.err)) << "\n";
 }
@@ -409,8 +411,16 @@ class StorageFaults : public CliTest {
     EXPECT_EQ(listed.exit_code, 0) << listed.all();
     if (text != nullptr)
       *text = listed.out;
-    int objects = -1, uploads = -1;
-    std::sscanf(listed.out.c_str(), "objects %d\nuploads %d", &objects, &uploads);
+    int objects = -1, uploads = -1;  // -1: not listed
+    std::istringstream lines(listed.out);
+    std::string label;
+    int count = 0;
+    while (lines >> label >> count) {
+      if (label == "objects")
+        objects = count;
+      else if (label == "uploads")
+        uploads = count;
+    }
     return {objects, uploads};
   }
 

@@ -99,7 +99,8 @@ std::string ec2_metadata_mock_config(const std::string& role, const std::string&
   return config.dump(2);
 }
 
-Result<std::unique_ptr<Ec2MetadataMock>> Ec2MetadataMock::start(Ec2MetadataMockOptions options) {
+Result<std::unique_ptr<Ec2MetadataMock>> Ec2MetadataMock::start(
+    const Ec2MetadataMockOptions& options) {
   auto binary = find_ec2_metadata_mock_binary();
   if (!binary) {
     return Error(ErrorKind::not_found,
@@ -119,7 +120,7 @@ Result<std::unique_ptr<Ec2MetadataMock>> Ec2MetadataMock::start(Ec2MetadataMockO
                                    (mock->directory_ / "config.json").string(),
                                    "--watch-config-file"};
   if (options.imdsv2_only)
-    argv.push_back("--imdsv2");
+    argv.emplace_back("--imdsv2");
   CSNAP_TRY(launch_server(
       {.name = "ec2-metadata-mock",
        .argv = std::move(argv),

@@ -53,7 +53,7 @@ struct Ec2MetadataMockOptions {
 
 class Ec2MetadataMock {
  public:
-  static Result<std::unique_ptr<Ec2MetadataMock>> start(Ec2MetadataMockOptions options);
+  static Result<std::unique_ptr<Ec2MetadataMock>> start(const Ec2MetadataMockOptions& options);
   Ec2MetadataMock(const Ec2MetadataMock&) = delete;
   Ec2MetadataMock& operator=(const Ec2MetadataMock&) = delete;
   ~Ec2MetadataMock();

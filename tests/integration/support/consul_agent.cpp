@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cerrno>
+#include <csignal>
 #include <cstring>
 #include <fstream>
 #include <random>
@@ -14,13 +15,10 @@
 #include <fmt/format.h>
 #include <netinet/in.h>
 #include <poll.h>
-#include <signal.h>
 #include <spawn.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-extern char** environ;  // NOLINT(readability-redundant-declaration)
 
 namespace csnap::testing {
 namespace {
@@ -45,12 +43,13 @@ std::vector<std::string> merged_environment(const std::map<std::string, std::str
       out.emplace_back(text);
   }
   for (const auto& [name, value] : extra)
-    out.push_back(name + "=" + value);
+    out.emplace_back(name).append("=").append(value);
   return out;
 }
 
 std::vector<char*> pointers(std::vector<std::string>& strings) {
   std::vector<char*> out;
+  out.reserve(strings.size() + 1);
   for (auto& text : strings)
     out.push_back(text.data());
   out.push_back(nullptr);

@@ -120,11 +120,13 @@ Result<CurlResult> curl(const std::vector<std::string>& args);
   }
 
 // Declares `name` as the value of `started` (a Result); fails the test with its error instead.
+// NOLINTBEGIN(bugprone-macro-parentheses): `name` is the variable declared, not an expression
 #define CSNAP_ASSERT_STARTED(name, started)              \
   auto CSNAP_CONCAT(name, _started) = started;           \
   ASSERT_TRUE(CSNAP_CONCAT(name, _started).ok())         \
       << CSNAP_CONCAT(name, _started).error().message(); \
   auto name = std::move(CSNAP_CONCAT(name, _started)).value()
+// NOLINTEND(bugprone-macro-parentheses)
 
 // Starts a ConsulAgent into `agent` (a new variable); skips the test with an install hint when no
 // consul binary exists, but fails under CI=true, and fails when the agent does not start.

@@ -16,8 +16,6 @@
 
 #include "consul_agent.hpp"  // curl, stop_process
 
-extern char** environ;
-
 namespace csnap::testing {
 namespace {
 
@@ -39,14 +37,17 @@ Result<int> spawn_background(const std::vector<std::string>& argv,
       environment.emplace_back(text);
   }
   for (const auto& [name, value] : env)
-    environment.push_back(name + "=" + value);
+    environment.emplace_back(name).append("=").append(value);
   std::vector<char*> env_pointers;
+  env_pointers.reserve(environment.size() + 1);
   for (auto& entry : environment)
     env_pointers.push_back(entry.data());
   env_pointers.push_back(nullptr);
+  std::vector<std::string> args = argv;  // execve takes non-const strings
   std::vector<char*> arg_pointers;
-  for (const auto& arg : argv)
-    arg_pointers.push_back(const_cast<char*>(arg.c_str()));
+  arg_pointers.reserve(args.size() + 1);
+  for (auto& arg : args)
+    arg_pointers.push_back(arg.data());
   arg_pointers.push_back(nullptr);
 
   int log_fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
