@@ -22,7 +22,11 @@ using testing::ScratchDir;
 using testing::slurp;
 using testing::spit;
 
-const std::filesystem::path kData = CSNAP_ORIGINAL_TOOL_DATA;
+// The original tool's backups and data set (a function: a namespace-scope path could throw before
+// main).
+std::filesystem::path data_dir() {
+  return CSNAP_ORIGINAL_TOOL_DATA;
+}
 
 std::string random_bytes(std::size_t size, unsigned seed) {
   std::mt19937 generator(seed);
@@ -392,15 +396,15 @@ TEST(BackupStructureTest, StructuralDamageIsRefusedAndNamed) {
 
 TEST(BackupStructureTest, NotABackupIsRefused) {
   expect_corrupt("just some text that is long enough to look at", "not a backup", "plain text");
-  ASSERT_TRUE(std::filesystem::exists(kData / "v03-plain.tar.gz"))
-      << "test data missing: " << (kData / "v03-plain.tar.gz")
+  ASSERT_TRUE(std::filesystem::exists(data_dir() / "v03-plain.tar.gz"))
+      << "test data missing: " << (data_dir() / "v03-plain.tar.gz")
       << " (the shared/ folder beside the repository)";
 }
 
 // The original tool's backups read as the current format's members, verified with the SHA-256s
 // of their own meta.json; the KV data is the dataset's, key for key (flags and values included).
 TEST(OriginalToolDataTest, OriginalBackupsReadAsMembers) {
-  auto expected_kv = slurp(kData / "dataset-consul-kv-export.json");
+  auto expected_kv = slurp(data_dir() / "dataset-consul-kv-export.json");
   std::vector<KvRecord> expected;
   MemorySource expected_source(expected_kv);
   ASSERT_TRUE(read_kv_json(expected_source, [&](KvRecord&& record) {
@@ -411,7 +415,7 @@ TEST(OriginalToolDataTest, OriginalBackupsReadAsMembers) {
 
   for (const char* name : {"v03-plain.tar.gz", "v01-plain.gz", "dataset-consul-kv-export.json"}) {
     SCOPED_TRACE(name);
-    std::string bytes = slurp(kData / name);
+    std::string bytes = slurp(data_dir() / name);
     MemorySource upstream(bytes);
     auto reader = BackupReader::open(upstream, std::filesystem::temp_directory_path());
     ASSERT_TRUE(reader.ok()) << reader.error().message();
@@ -439,7 +443,7 @@ TEST(OriginalToolDataTest, OriginalBackupsReadAsMembers) {
 }
 
 TEST(OriginalToolDataTest, DamagedOriginalBackupIsRefused) {
-  std::string bytes = slurp(kData / "v03-plain.tar.gz");
+  std::string bytes = slurp(data_dir() / "v03-plain.tar.gz");
   // Decompress, change one byte of the KV file's contents, and compress again: only the
   // original's own SHA-256 in its meta.json can notice.
   MemorySource upstream(bytes);
@@ -463,11 +467,11 @@ TEST(OriginalToolDataTest, DamagedOriginalBackupIsRefused) {
 }
 
 TEST(OriginalToolDataTest, GzipOfOriginalBackupsDecompresses) {
-  ASSERT_TRUE(std::filesystem::exists(kData / "v03-plain.tar.gz"))
-      << "test data missing: " << (kData / "v03-plain.tar.gz")
+  ASSERT_TRUE(std::filesystem::exists(data_dir() / "v03-plain.tar.gz"))
+      << "test data missing: " << (data_dir() / "v03-plain.tar.gz")
       << " (the shared/ folder beside the repository)";
   for (const char* name : {"v03-plain.tar.gz", "v01-plain.gz"}) {
-    std::string bytes = slurp(kData / name);
+    std::string bytes = slurp(data_dir() / name);
     MemorySource upstream(bytes);
     auto source = codec::DecompressSource::open(upstream);
     ASSERT_TRUE(source);

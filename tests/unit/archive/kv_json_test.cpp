@@ -12,7 +12,11 @@ namespace {
 using testing::hex;
 using testing::slurp;
 
-const std::filesystem::path kData = CSNAP_ORIGINAL_TOOL_DATA;
+// The original tool's backups and data set (a function: a namespace-scope path could throw before
+// main).
+std::filesystem::path data_dir() {
+  return CSNAP_ORIGINAL_TOOL_DATA;
+}
 
 Result<std::vector<KvRecord>> parse(std::string_view text) {
   MemorySource source(text);
@@ -36,14 +40,14 @@ std::string write(const std::vector<KvRecord>& records) {
 }
 
 TEST(KvJsonTest, ReadsConsulKvExportOfTheDataset) {
-  ASSERT_TRUE(std::filesystem::exists(kData / "dataset-consul-kv-export.json"))
-      << "test data missing: " << (kData / "dataset-consul-kv-export.json")
+  ASSERT_TRUE(std::filesystem::exists(data_dir() / "dataset-consul-kv-export.json"))
+      << "test data missing: " << (data_dir() / "dataset-consul-kv-export.json")
       << " (the shared/ folder beside the repository)";
-  std::string text = slurp(kData / "dataset-consul-kv-export.json");
+  std::string text = slurp(data_dir() / "dataset-consul-kv-export.json");
   auto records = parse(text);
   ASSERT_TRUE(records) << records.error().message();
 
-  auto manifest = nlohmann::json::parse(slurp(kData / "dataset-manifest.json"));
+  auto manifest = nlohmann::json::parse(slurp(data_dir() / "dataset-manifest.json"));
   ASSERT_EQ(manifest.size(), 51u);
   ASSERT_EQ(records->size(), manifest.size());
   std::map<std::string, const KvRecord*> by_hex;
@@ -62,10 +66,10 @@ TEST(KvJsonTest, ReadsConsulKvExportOfTheDataset) {
 }
 
 TEST(KvJsonTest, WritesTheDatasetBackByteForByteAsConsulDoes) {
-  ASSERT_TRUE(std::filesystem::exists(kData / "dataset-consul-kv-export.json"))
-      << "test data missing: " << (kData / "dataset-consul-kv-export.json")
+  ASSERT_TRUE(std::filesystem::exists(data_dir() / "dataset-consul-kv-export.json"))
+      << "test data missing: " << (data_dir() / "dataset-consul-kv-export.json")
       << " (the shared/ folder beside the repository)";
-  std::string text = slurp(kData / "dataset-consul-kv-export.json");
+  std::string text = slurp(data_dir() / "dataset-consul-kv-export.json");
   auto records = parse(text);
   ASSERT_TRUE(records) << records.error().message();
   std::string written = write(*records);
@@ -176,17 +180,17 @@ TEST(KvJsonTest, RejectsMalformedInputNamingTheEntry) {
   };
   std::vector<Case> cases = {
       {"[" + good + R"({"key": "k", "flags": -1, "value": ""}])",
-       "entry 1 (key \"k\"): \"flags\" is -1"},
+       R"(entry 1 (key "k"): "flags" is -1)"},
       {"[" + good + R"({"key": "k", "flags": 1.5, "value": ""}])", "entry 1 (key \"k\")"},
       {"[" + good + R"({"key": "k", "flags": 1e3, "value": ""}])", "not an unsigned integer"},
       {"[" + good + R"({"key": "k", "flags": 18446744073709551616, "value": ""}])",
        "does not fit in 64 bits"},
       {"[" + good + R"({"key": "k", "flags": "1", "value": ""}])", "\"flags\" is a string"},
-      {"[" + good + R"({"key": "k", "value": ""}])", "entry 1 (key \"k\"): missing \"flags\""},
+      {"[" + good + R"({"key": "k", "value": ""}])", R"(entry 1 (key "k"): missing "flags")"},
       {"[" + good + R"({"flags": 0, "value": ""}])", "entry 1: missing \"key\""},
       {"[" + good + R"({"key": "k", "flags": 0}])", "missing \"value\""},
       {"[" + good + R"({"key": "k", "flags": 0, "value": "!!"}])",
-       "entry 1 (key \"k\"): \"value\" is not valid base64"},
+       R"(entry 1 (key "k"): "value" is not valid base64)"},
       {"[" + good + R"({"key": "k", "flags": 0, "value": "AA="}])", "not valid base64"},
       {"[" + good + R"({"key": 5, "flags": 0, "value": ""}])", "\"key\" is a number"},
       {"[" + good + R"({"key": "k", "key": "j", "flags": 0, "value": ""}])", "appears twice"},

@@ -1,6 +1,7 @@
 #pragma once
 // Shared by the archive tests: scratch directories, files, and running stock tools.
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -9,13 +10,10 @@
 
 #include <fcntl.h>
 #include <spawn.h>
-#include <stdlib.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "test_data.hpp"
-
-extern char** environ;
 
 namespace csnap::archive::testing {
 
@@ -66,9 +64,11 @@ inline CommandResult run_command(const std::vector<std::string>& argv,
   posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, output_path.c_str(),
                                    O_WRONLY | O_CREAT | O_TRUNC, 0600);
   posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+  std::vector<std::string> words = argv;  // posix_spawnp takes non-const strings
   std::vector<char*> args;
-  for (const auto& arg : argv)
-    args.push_back(const_cast<char*>(arg.c_str()));
+  args.reserve(words.size() + 1);
+  for (auto& word : words)
+    args.push_back(word.data());
   args.push_back(nullptr);
   pid_t pid = 0;
   CommandResult result;

@@ -501,8 +501,11 @@ TEST(AgeRobustness, MutatedFilesReleaseOnlyGenuinePrefixes) {
     std::string damaged = file;
     switch (generator() % 4) {
       case 0:  // flip bits
-        for (unsigned i = 0, n = 1 + generator() % 3; i < n; ++i)
-          damaged[generator() % damaged.size()] ^= static_cast<char>(1 << (generator() % 8));
+        for (unsigned i = 0, n = 1 + generator() % 3; i < n; ++i) {
+          const unsigned bit = generator() % 8;  // before the position, as `^=` drew them
+          char& byte = damaged[generator() % damaged.size()];
+          byte = static_cast<char>(byte ^ (1 << bit));
+        }
         break;
       case 1:  // truncate
         damaged.resize(generator() % damaged.size());
@@ -531,7 +534,7 @@ TEST(AgeInspect, DetectsAgeFilesAndNamesTheKeyTheyNeed) {
   std::string scrypt = encrypt("data", to_passphrase("p", kFastWorkFactor));
   EXPECT_TRUE(looks_like_age(std::as_bytes(std::span(x25519)).first(kDetectBytes)));
   EXPECT_FALSE(looks_like_age(std::as_bytes(std::span(std::string_view("age-encryption.org/")))));
-  std::string gzip_magic = "\x1f\x8b\x08\x00";
+  std::string gzip_magic("\x1f\x8b\x08\x00", 4);
   EXPECT_FALSE(looks_like_age(std::as_bytes(std::span(gzip_magic))));
 
   MemorySource x25519_source(x25519);

@@ -21,7 +21,7 @@ std::string text_bytes(std::size_t size) {
   std::mt19937 generator(7);
   std::string out;
   while (out.size() < size)
-    out += "{\"key\": \"app/" + std::to_string(generator() % 1000) + "\"}\n";
+    out += R"({"key": "app/)" + std::to_string(generator() % 1000) + "\"}\n";
   out.resize(size);
   return out;
 }

@@ -47,10 +47,10 @@ TEST(ParseKvEntries, EmptyArray) {
 
 TEST(ParseKvEntries, RejectsBadInputAsCorrupt) {
   for (std::string_view bad :
-       {"", "{}", "[1]", "[{\"Key\":\"a\"}", "[{\"Value\":\"aGk=\"}]",
-        "[{\"Key\":\"a\",\"Value\":\"@@\"}]", "[{\"Key\":\"a\",\"Flags\":-1}]",
-        "[{\"Key\":\"a\",\"Flags\":1.5}]", "[{\"Key\":null}]", "[{\"Key\":\"a\",\"Flags\":\"1\"}]",
-        "[] x", "[{\"Key\":\"a\"}] [", "nul"}) {
+       {"", "{}", "[1]", R"([{"Key":"a"})", R"([{"Value":"aGk="}])",
+        R"([{"Key":"a","Value":"@@"}])", R"([{"Key":"a","Flags":-1}])",
+        R"([{"Key":"a","Flags":1.5}])", "[{\"Key\":null}]", R"([{"Key":"a","Flags":"1"}])", "[] x",
+        R"([{"Key":"a"}] [)", "nul"}) {
     auto entries = parse(bad);
     ASSERT_FALSE(entries.ok()) << bad;
     EXPECT_EQ(entries.error().kind(), ErrorKind::corrupt) << bad;

@@ -203,6 +203,7 @@ struct RollingBackConsul {
 
 std::vector<TxnOp> cas_ops(int count) {
   std::vector<TxnOp> ops;
+  ops.reserve(static_cast<std::size_t>(count));
   for (int i = 0; i < count; ++i)
     ops.push_back(TxnOp::cas("k" + std::to_string(i), "v", 0, 5));
   return ops;

@@ -174,7 +174,7 @@ TEST(Metrics, ADaemonThatNeverBackedUp) {
 
 TEST(Metrics, LabelValuesAreEscaped) {
   Snapshot snapshot = busy_snapshot();
-  snapshot.version = "1.0 \"beta\"\\x";
+  snapshot.version = R"(1.0 "beta"\x)";
   snapshot.failures = {{"odd\ncause", 1}};
   auto text = render_metrics(snapshot, evaluate_health(snapshot, kNow, 3600s));
   EXPECT_NE(text.find("consul_snapshot_build_info{version=\"1.0 \\\"beta\\\"\\\\x\"} 1"),

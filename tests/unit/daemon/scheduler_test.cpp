@@ -93,7 +93,7 @@ class FakeLeadership final : public Leadership {
 class FakeSteps final : public BackupSteps {
  public:
   Status connect() override {
-    calls.push_back("connect");
+    calls.emplace_back("connect");
     if (!connect_errors.empty()) {
       Error error = connect_errors.front();
       connect_errors.pop_front();
@@ -102,15 +102,15 @@ class FakeSteps final : public BackupSteps {
     return {};
   }
   std::optional<std::string> read_cluster_last_backup() override {
-    calls.push_back("read_cluster_last_backup");
+    calls.emplace_back("read_cluster_last_backup");
     return cluster_last_backup;
   }
   Status open_storage() override {
-    calls.push_back("open_storage");
+    calls.emplace_back("open_storage");
     return {};
   }
   Result<BackupOutcome> back_up(const BackupControl& control) override {
-    calls.push_back("back_up");
+    calls.emplace_back("back_up");
     if (on_back_up)
       return on_back_up(control);
     if (!backups.empty()) {
@@ -121,8 +121,8 @@ class FakeSteps final : public BackupSteps {
     return success();
   }
   void prune(const BackupOutcome& written) override { calls.push_back("prune " + written.key); }
-  void refresh_listing() override { calls.push_back("refresh_listing"); }
-  void end_turn() override { calls.push_back("end_turn"); }
+  void refresh_listing() override { calls.emplace_back("refresh_listing"); }
+  void end_turn() override { calls.emplace_back("end_turn"); }
 
   BackupOutcome success() {
     BackupOutcome outcome;
@@ -176,9 +176,9 @@ Error storage_error() {
 TEST(Scheduler, BacksOffOneIntervalPerFailureInARowUpToFourAndResetsAfterASuccess) {
   Harness harness;
   for (int i = 0; i < 5; ++i)
-    harness.steps.backups.push_back(storage_error());
-  harness.steps.backups.push_back(harness.steps.success());
-  harness.steps.backups.push_back(storage_error());
+    harness.steps.backups.emplace_back(storage_error());
+  harness.steps.backups.emplace_back(harness.steps.success());
+  harness.steps.backups.emplace_back(storage_error());
 
   harness.run(7);
 
@@ -200,10 +200,10 @@ TEST(Scheduler, WaitAfterFailuresIsOneToFourIntervals) {
 TEST(Scheduler, AFailureStreakCountsEachCauseAndSaysWhereItFailed) {
   CapturedLog log;
   Harness harness;
-  harness.steps.connect_errors.push_back(Error(ErrorKind::unavailable, "connection refused"));
-  harness.steps.backups.push_back(storage_error());
-  harness.steps.backups.push_back(Error(ErrorKind::permission_denied, "403 on kv"));
-  harness.steps.backups.push_back(storage_error());
+  harness.steps.connect_errors.emplace_back(ErrorKind::unavailable, "connection refused");
+  harness.steps.backups.emplace_back(storage_error());
+  harness.steps.backups.emplace_back(Error(ErrorKind::permission_denied, "403 on kv"));
+  harness.steps.backups.emplace_back(storage_error());
 
   harness.run(4);
 
@@ -230,8 +230,8 @@ TEST(Scheduler, AFailureStreakCountsEachCauseAndSaysWhereItFailed) {
 
 TEST(Scheduler, ASuccessEndsTheStreakAndKeepsTheCounts) {
   Harness harness;
-  harness.steps.backups.push_back(storage_error());
-  harness.steps.backups.push_back(storage_error());
+  harness.steps.backups.emplace_back(storage_error());
+  harness.steps.backups.emplace_back(storage_error());
 
   harness.run(3);
 
@@ -321,7 +321,7 @@ TEST(Scheduler, WithoutALockEveryTurnBacksUpAndNothingConfirmsTheCommit) {
 // `step` of fake time), and confirms right before the commit.
 Result<BackupOutcome> back_up_like_run_backup(FakeSteps& steps, FakeClock& clock,
                                               const BackupControl& control,
-                                              std::vector<std::chrono::seconds> work) {
+                                              const std::vector<std::chrono::seconds>& work) {
   for (auto step : work) {
     clock.advance(step);
     if (auto reason = control.stop_reason(); !reason.empty())
@@ -425,9 +425,9 @@ TEST(Scheduler, AStopBeforeTheFirstTurnTakesNoTurn) {
 
 TEST(Scheduler, RetentionAndTheListingFollowEachSuccessAndNoFailure) {
   Harness harness;
-  harness.steps.backups.push_back(storage_error());
-  harness.steps.backups.push_back(harness.steps.success());
-  harness.steps.backups.push_back(storage_error());
+  harness.steps.backups.emplace_back(storage_error());
+  harness.steps.backups.emplace_back(harness.steps.success());
+  harness.steps.backups.emplace_back(storage_error());
 
   harness.run(3);
 
@@ -455,7 +455,7 @@ TEST(Scheduler, RetentionAndTheListingFollowEachSuccessAndNoFailure) {
 
 TEST(Scheduler, EachAttemptIsPublishedBeforeTheNextWait) {
   Harness harness;
-  harness.steps.backups.push_back(storage_error());
+  harness.steps.backups.emplace_back(storage_error());
   harness.steps.on_back_up = [&harness](const BackupControl&) -> Result<BackupOutcome> {
     harness.clock.advance(7s);  // the backup takes 7 s
     if (!harness.steps.backups.empty()) {

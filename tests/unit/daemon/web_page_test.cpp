@@ -235,6 +235,7 @@ TEST(Chart, OneAttemptAndOnlyFailures) {
 
 TEST(Chart, AFullHistory) {
   std::vector<Attempt> history;
+  history.reserve(100);
   for (int i = 0; i < 100; ++i)
     history.push_back(success(kNow + std::chrono::minutes(i), 1000 + i));
   std::string svg = render_chart(history);

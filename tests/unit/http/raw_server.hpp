@@ -3,10 +3,12 @@
 // connections reset before or in the middle of a response, and unix sockets.
 
 #include <atomic>
+#include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <functional>
 #include <string>
+#include <system_error>
 #include <thread>
 
 #include <arpa/inet.h>
@@ -33,7 +35,7 @@ class RawServer {
     address.sin_family = AF_INET;
     address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     socklen_t length = sizeof address;
-    ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
+    bind_or_throw(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
     ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
     auto server = std::unique_ptr<RawServer>(new RawServer(fd, std::move(script)));
     server->port_ = ntohs(address.sin_port);
@@ -45,7 +47,7 @@ class RawServer {
     sockaddr_un address{};
     address.sun_family = AF_UNIX;
     std::strncpy(address.sun_path, path.c_str(), sizeof address.sun_path - 1);
-    ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
+    bind_or_throw(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
     return std::unique_ptr<RawServer>(new RawServer(fd, std::move(script)));
   }
 
@@ -60,6 +62,12 @@ class RawServer {
   int connections() const { return connections_; }
 
  private:
+  // A server that cannot bind fails the test that starts it, by an exception googletest reports.
+  static void bind_or_throw(int fd, const sockaddr* address, socklen_t length) {
+    if (::bind(fd, address, length) != 0)
+      throw std::system_error(errno, std::generic_category(), "RawServer: bind");
+  }
+
   RawServer(int fd, Script script) : listen_fd_(fd), script_(std::move(script)) {
     ::listen(listen_fd_, 16);
     thread_ = std::thread([this] { run(); });

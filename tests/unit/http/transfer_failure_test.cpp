@@ -5,15 +5,14 @@
 namespace csnap::http {
 namespace {
 
-const ErrorHints kHints{.unreachable = "is Consul running?", .tls = "check CONSUL_CACERT"};
-
 ClassifiedFailure classify(CURLcode code, bool connected = false) {
+  const ErrorHints hints{.unreachable = "is Consul running?", .tls = "check CONSUL_CACERT"};
   return classify_transfer_failure({.code = code,
                                     .connected = connected,
                                     .detail = "libcurl says no",
                                     .request = "PUT /v1/kv/a",
                                     .where = "http://127.0.0.1:8500"},
-                                   kHints);
+                                   hints);
 }
 
 TEST(ClassifyTransferFailure, CannotConnectIsUnsentAndRetryable) {

@@ -40,8 +40,8 @@ json policy(std::string id, std::string name, std::string rules) {
           {"Hash", "h-" + id}, {"CreateIndex", 7}, {"ModifyIndex", 9}, {"Datacenters", nullptr}};
 }
 
-json token(std::string accessor, std::string secret, json policies = json::array(),
-           json roles = json::array()) {
+json token(std::string accessor, std::string secret, const json& policies = json::array(),
+           const json& roles = json::array()) {
   json result = {{"AccessorID", accessor},
                  {"SecretID", secret},
                  {"Description", ""},

@@ -17,7 +17,6 @@
 namespace csnap::ops {
 namespace {
 
-using consul::KvEntry;
 using consul::TxnOp;
 
 // A verified backup reader over an in-memory backup holding `entries` in kv.json.

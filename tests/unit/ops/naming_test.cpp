@@ -79,6 +79,7 @@ TEST(NewestFirst, SortsTheSameFromAnyListingOrder) {
     auto sorted = listed;
     sort_newest_first(sorted, [](const Listed& b) { return BackupSortKey{b.time, b.key}; });
     std::vector<std::string> keys;
+    keys.reserve(sorted.size());
     for (const auto& backup : sorted)
       keys.push_back(backup.key);
     ASSERT_EQ(keys, expected);

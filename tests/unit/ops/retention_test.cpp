@@ -5,8 +5,11 @@
 
 #include <chrono>
 #include <cstdio>
+#include <ctime>
+#include <iomanip>
 #include <map>
 #include <set>
+#include <sstream>
 
 #include <gtest/gtest.h>
 
@@ -21,14 +24,17 @@ using namespace std::chrono;
 
 // "2026-12-31 23:59:59" (UTC) as Unix time.
 std::int64_t unix_at(const std::string& text) {
-  int y = 0;
-  unsigned mo = 0, d = 0;
-  int h = 0, mi = 0, s = 0;
-  if (std::sscanf(text.c_str(), "%d-%u-%u %d:%d:%d", &y, &mo, &d, &h, &mi, &s) != 6) {
+  std::tm parts{};
+  std::istringstream in(text);
+  in >> std::get_time(&parts, "%Y-%m-%d %H:%M:%S");
+  if (in.fail()) {
     ADD_FAILURE() << "bad time in test: " << text;
     return 0;
   }
-  sys_seconds time = sys_days{year{y} / month{mo} / day{d}} + hours{h} + minutes{mi} + seconds{s};
+  sys_seconds time =
+      sys_days{year{parts.tm_year + 1900} / month{static_cast<unsigned>(parts.tm_mon + 1)} /
+               day{static_cast<unsigned>(parts.tm_mday)}} +
+      hours{parts.tm_hour} + minutes{parts.tm_min} + seconds{parts.tm_sec};
   return time.time_since_epoch().count();
 }
 
@@ -47,6 +53,7 @@ std::string text_at(std::int64_t unix_time) {
 
 std::vector<storage::ObjectInfo> backups_at(const std::vector<std::string>& times) {
   std::vector<storage::ObjectInfo> objects;
+  objects.reserve(times.size());
   for (const auto& time : times)
     objects.push_back({backup_key("backups", "host", unix_at(time), ".tar.zst"), 100, 0});
   return objects;
@@ -79,7 +86,7 @@ struct Case {
   RetentionPolicy policy;
   std::vector<std::string> backups;  // any order
   std::vector<std::string> kept;     // newest first
-  std::string now = "";              // "" = kNow
+  std::string now{};                 // empty: kNow
 };
 
 void PrintTo(const Case& c, std::ostream* out) {
@@ -107,95 +114,98 @@ TEST_P(CalendarRules, KeepExactlyTheExpectedBackups) {
   EXPECT_EQ(decisions.front().reasons.front(), "newest");
 }
 
-// clang-format off
-const Case kCases[] = {
-  {"HourlyBoundaries", {.keep_hourly = 2},
-   {"2026-11-27 10:00:00", "2026-11-27 10:59:59", "2026-11-27 11:00:00", "2026-11-27 11:30:00",
-    "2026-11-27 12:00:01"},
-   {"2026-11-27 12:00:01", "2026-11-27 11:30:00"}},
-  {"HourlyThreeReachesTheEarlierHour", {.keep_hourly = 3},
-   {"2026-11-27 10:00:00", "2026-11-27 10:59:59", "2026-11-27 11:00:00", "2026-11-27 11:30:00",
-    "2026-11-27 12:00:01"},
-   {"2026-11-27 12:00:01", "2026-11-27 11:30:00", "2026-11-27 10:59:59"}},
-  {"HourlyCountsHoursWithABackupNotClockHours", {.keep_hourly = 2},
-   {"2026-11-27 01:10:00", "2026-11-25 07:00:00", "2026-11-25 07:20:00", "2026-11-20 23:00:00"},
-   {"2026-11-27 01:10:00", "2026-11-25 07:20:00"}},
-  {"DailyMidnight", {.keep_daily = 2},
-   {"2026-11-26 23:59:59", "2026-11-27 00:00:00", "2026-11-27 12:00:00", "2026-11-28 00:00:01"},
-   {"2026-11-28 00:00:01", "2026-11-27 12:00:00"}},
-  {"DailyThree", {.keep_daily = 3},
-   {"2026-11-26 23:59:59", "2026-11-27 00:00:00", "2026-11-27 12:00:00", "2026-11-28 00:00:01"},
-   {"2026-11-28 00:00:01", "2026-11-27 12:00:00", "2026-11-26 23:59:59"}},
-  {"DailyAcrossAGapOfDays", {.keep_daily = 2},
-   {"2026-10-01 08:00:00", "2026-11-15 09:00:00", "2026-11-15 10:00:00"},
-   {"2026-11-15 10:00:00", "2026-10-01 08:00:00"}},
-  // 2026-12-28 (Mon) to 2027-01-03 (Sun) is ISO week 2026-W53; 2027-01-04 (Mon) starts 2027-W01.
-  {"WeeklyAcrossTheYearBoundary", {.keep_weekly = 3},
-   {"2026-12-27 12:00:00", "2026-12-28 00:00:00", "2026-12-31 12:00:00", "2027-01-01 12:00:00",
-    "2027-01-03 23:59:59", "2027-01-04 00:00:00"},
-   {"2027-01-04 00:00:00", "2027-01-03 23:59:59", "2026-12-27 12:00:00"}},
-  {"WeeklyNewYearIsNotANewWeek", {.keep_weekly = 2},
-   {"2026-12-31 12:00:00", "2027-01-01 12:00:00", "2026-12-20 12:00:00"},
-   {"2027-01-01 12:00:00", "2026-12-20 12:00:00"}},
-  {"WeeklyMondayStartsAWeek", {.keep_weekly = 2},
-   {"2026-11-22 23:59:59", "2026-11-23 00:00:00", "2026-11-16 00:00:00"},
-   {"2026-11-23 00:00:00", "2026-11-22 23:59:59"}},
-  {"MonthlyMonthsOfDifferentLength", {.keep_monthly = 2},
-   {"2027-01-31 23:59:59", "2027-02-01 00:00:00", "2027-02-28 23:59:59", "2027-03-01 00:00:00"},
-   {"2027-03-01 00:00:00", "2027-02-28 23:59:59"}},
-  {"MonthlyThree", {.keep_monthly = 3},
-   {"2027-01-31 23:59:59", "2027-02-01 00:00:00", "2027-02-28 23:59:59", "2027-03-01 00:00:00"},
-   {"2027-03-01 00:00:00", "2027-02-28 23:59:59", "2027-01-31 23:59:59"}},
-  {"MonthlyLeapDay", {.keep_monthly = 2},
-   {"2028-02-28 12:00:00", "2028-02-29 23:59:59", "2028-03-01 00:00:00", "2028-03-31 00:00:00"},
-   {"2028-03-31 00:00:00", "2028-02-29 23:59:59"}},
-  {"MonthlyAcrossTheYear", {.keep_monthly = 2},
-   {"2026-12-31 23:59:59", "2027-01-01 00:00:00", "2026-12-01 00:00:00"},
-   {"2027-01-01 00:00:00", "2026-12-31 23:59:59"}},
-  {"SeveralInOneBucketKeepTheNewest", {.keep_daily = 1},
-   {"2026-11-27 00:00:00", "2026-11-27 06:00:00", "2026-11-27 23:59:59", "2026-11-27 12:00:00"},
-   {"2026-11-27 23:59:59"}},
-  {"MoreBucketsThanBackups", {.keep_daily = 30},
-   {"2026-11-25 01:00:00", "2026-11-25 02:00:00", "2026-11-26 01:00:00", "2026-11-26 02:00:00",
-    "2026-11-27 01:00:00", "2026-11-27 02:00:00"},
-   {"2026-11-27 02:00:00", "2026-11-26 02:00:00", "2026-11-25 02:00:00"}},
-  {"KeepLast", {.keep_last = 3},
-   {"2026-11-27 01:00:00", "2026-11-27 02:00:00", "2026-11-27 03:00:00", "2026-11-27 04:00:00",
-    "2026-11-27 05:00:00"},
-   {"2026-11-27 05:00:00", "2026-11-27 04:00:00", "2026-11-27 03:00:00"}},
-  {"KeepLastMoreThanThereAre", {.keep_last = 10},
-   {"2026-11-27 01:00:00", "2026-11-27 02:00:00"},
-   {"2026-11-27 02:00:00", "2026-11-27 01:00:00"}},
-  // Younger than 1 day, counted from now: exactly one day older is not kept.
-  {"KeepWithin", {.keep_within = hours{24}},
-   {"2026-11-26 11:59:59", "2026-11-26 12:00:00", "2026-11-26 12:00:01", "2026-11-27 12:00:00"},
-   {"2026-11-27 12:00:00", "2026-11-26 12:00:01"}, "2026-11-27 12:00:00"},
-  // Counted from the newest backup, 00:00 would be kept (30 minutes older than it); from now it
-  // is 70 minutes old. Only the newest stays, as always.
-  {"KeepWithinCountsFromNowNotFromTheNewest", {.keep_within = hours{1}},
-   {"2020-01-01 00:00:00", "2020-01-01 00:30:00", "2019-12-31 22:59:59"},
-   {"2020-01-01 00:30:00"}, "2020-01-01 01:10:00"},
-  {"KeepWithinLongAfterTheLastBackupKeepsTheNewest", {.keep_within = days{7}},
-   {"2026-11-27 12:00:00", "2026-11-26 12:00:00"},
-   {"2026-11-27 12:00:00"}},
-  {"Combined", {.keep_last = 2, .keep_daily = 3, .keep_monthly = 2},
-   {"2026-10-15 12:00:00", "2026-10-31 23:00:00", "2026-11-01 01:00:00", "2026-11-25 12:00:00",
-    "2026-11-26 08:00:00", "2026-11-26 20:00:00", "2026-11-27 06:00:00", "2026-11-27 07:00:00"},
-   {"2026-11-27 07:00:00", "2026-11-27 06:00:00", "2026-11-26 20:00:00", "2026-11-25 12:00:00",
-    "2026-10-31 23:00:00"}},
-  {"CombinedWithinAndWeekly", {.keep_within = hours{2}, .keep_weekly = 2},
-   {"2026-11-27 10:00:00", "2026-11-27 09:00:00", "2026-11-27 08:00:00", "2026-11-23 08:00:00",
-    "2026-11-22 08:00:00", "2026-11-15 08:00:00"},
-   {"2026-11-27 10:00:00", "2026-11-27 09:00:00", "2026-11-22 08:00:00"}, "2026-11-27 10:00:00"},
-  // Whatever the policy, the newest stays: here it is also the only one in its bucket.
-  {"NewestAlwaysKept", {.keep_weekly = 1},
-   {"2026-11-27 10:00:00", "2026-11-27 09:00:00"},
-   {"2026-11-27 10:00:00"}},
-  {"OneBackup", {.keep_last = 1}, {"2026-11-27 10:00:00"}, {"2026-11-27 10:00:00"}},
-};
-// clang-format on
+// A function, not a constant: a namespace-scope table of strings could throw before main.
+std::vector<Case> calendar_cases() {
+  // clang-format off
+  return {
+    {"HourlyBoundaries", {.keep_hourly = 2},
+     {"2026-11-27 10:00:00", "2026-11-27 10:59:59", "2026-11-27 11:00:00", "2026-11-27 11:30:00",
+      "2026-11-27 12:00:01"},
+     {"2026-11-27 12:00:01", "2026-11-27 11:30:00"}},
+    {"HourlyThreeReachesTheEarlierHour", {.keep_hourly = 3},
+     {"2026-11-27 10:00:00", "2026-11-27 10:59:59", "2026-11-27 11:00:00", "2026-11-27 11:30:00",
+      "2026-11-27 12:00:01"},
+     {"2026-11-27 12:00:01", "2026-11-27 11:30:00", "2026-11-27 10:59:59"}},
+    {"HourlyCountsHoursWithABackupNotClockHours", {.keep_hourly = 2},
+     {"2026-11-27 01:10:00", "2026-11-25 07:00:00", "2026-11-25 07:20:00", "2026-11-20 23:00:00"},
+     {"2026-11-27 01:10:00", "2026-11-25 07:20:00"}},
+    {"DailyMidnight", {.keep_daily = 2},
+     {"2026-11-26 23:59:59", "2026-11-27 00:00:00", "2026-11-27 12:00:00", "2026-11-28 00:00:01"},
+     {"2026-11-28 00:00:01", "2026-11-27 12:00:00"}},
+    {"DailyThree", {.keep_daily = 3},
+     {"2026-11-26 23:59:59", "2026-11-27 00:00:00", "2026-11-27 12:00:00", "2026-11-28 00:00:01"},
+     {"2026-11-28 00:00:01", "2026-11-27 12:00:00", "2026-11-26 23:59:59"}},
+    {"DailyAcrossAGapOfDays", {.keep_daily = 2},
+     {"2026-10-01 08:00:00", "2026-11-15 09:00:00", "2026-11-15 10:00:00"},
+     {"2026-11-15 10:00:00", "2026-10-01 08:00:00"}},
+    // 2026-12-28 (Mon) to 2027-01-03 (Sun) is ISO week 2026-W53; 2027-01-04 (Mon) starts 2027-W01.
+    {"WeeklyAcrossTheYearBoundary", {.keep_weekly = 3},
+     {"2026-12-27 12:00:00", "2026-12-28 00:00:00", "2026-12-31 12:00:00", "2027-01-01 12:00:00",
+      "2027-01-03 23:59:59", "2027-01-04 00:00:00"},
+     {"2027-01-04 00:00:00", "2027-01-03 23:59:59", "2026-12-27 12:00:00"}},
+    {"WeeklyNewYearIsNotANewWeek", {.keep_weekly = 2},
+     {"2026-12-31 12:00:00", "2027-01-01 12:00:00", "2026-12-20 12:00:00"},
+     {"2027-01-01 12:00:00", "2026-12-20 12:00:00"}},
+    {"WeeklyMondayStartsAWeek", {.keep_weekly = 2},
+     {"2026-11-22 23:59:59", "2026-11-23 00:00:00", "2026-11-16 00:00:00"},
+     {"2026-11-23 00:00:00", "2026-11-22 23:59:59"}},
+    {"MonthlyMonthsOfDifferentLength", {.keep_monthly = 2},
+     {"2027-01-31 23:59:59", "2027-02-01 00:00:00", "2027-02-28 23:59:59", "2027-03-01 00:00:00"},
+     {"2027-03-01 00:00:00", "2027-02-28 23:59:59"}},
+    {"MonthlyThree", {.keep_monthly = 3},
+     {"2027-01-31 23:59:59", "2027-02-01 00:00:00", "2027-02-28 23:59:59", "2027-03-01 00:00:00"},
+     {"2027-03-01 00:00:00", "2027-02-28 23:59:59", "2027-01-31 23:59:59"}},
+    {"MonthlyLeapDay", {.keep_monthly = 2},
+     {"2028-02-28 12:00:00", "2028-02-29 23:59:59", "2028-03-01 00:00:00", "2028-03-31 00:00:00"},
+     {"2028-03-31 00:00:00", "2028-02-29 23:59:59"}},
+    {"MonthlyAcrossTheYear", {.keep_monthly = 2},
+     {"2026-12-31 23:59:59", "2027-01-01 00:00:00", "2026-12-01 00:00:00"},
+     {"2027-01-01 00:00:00", "2026-12-31 23:59:59"}},
+    {"SeveralInOneBucketKeepTheNewest", {.keep_daily = 1},
+     {"2026-11-27 00:00:00", "2026-11-27 06:00:00", "2026-11-27 23:59:59", "2026-11-27 12:00:00"},
+     {"2026-11-27 23:59:59"}},
+    {"MoreBucketsThanBackups", {.keep_daily = 30},
+     {"2026-11-25 01:00:00", "2026-11-25 02:00:00", "2026-11-26 01:00:00", "2026-11-26 02:00:00",
+      "2026-11-27 01:00:00", "2026-11-27 02:00:00"},
+     {"2026-11-27 02:00:00", "2026-11-26 02:00:00", "2026-11-25 02:00:00"}},
+    {"KeepLast", {.keep_last = 3},
+     {"2026-11-27 01:00:00", "2026-11-27 02:00:00", "2026-11-27 03:00:00", "2026-11-27 04:00:00",
+      "2026-11-27 05:00:00"},
+     {"2026-11-27 05:00:00", "2026-11-27 04:00:00", "2026-11-27 03:00:00"}},
+    {"KeepLastMoreThanThereAre", {.keep_last = 10},
+     {"2026-11-27 01:00:00", "2026-11-27 02:00:00"},
+     {"2026-11-27 02:00:00", "2026-11-27 01:00:00"}},
+    // Younger than 1 day, counted from now: exactly one day older is not kept.
+    {"KeepWithin", {.keep_within = hours{24}},
+     {"2026-11-26 11:59:59", "2026-11-26 12:00:00", "2026-11-26 12:00:01", "2026-11-27 12:00:00"},
+     {"2026-11-27 12:00:00", "2026-11-26 12:00:01"}, "2026-11-27 12:00:00"},
+    // Counted from the newest backup, 00:00 would be kept (30 minutes older than it); from now it
+    // is 70 minutes old. Only the newest stays, as always.
+    {"KeepWithinCountsFromNowNotFromTheNewest", {.keep_within = hours{1}},
+     {"2020-01-01 00:00:00", "2020-01-01 00:30:00", "2019-12-31 22:59:59"},
+     {"2020-01-01 00:30:00"}, "2020-01-01 01:10:00"},
+    {"KeepWithinLongAfterTheLastBackupKeepsTheNewest", {.keep_within = days{7}},
+     {"2026-11-27 12:00:00", "2026-11-26 12:00:00"},
+     {"2026-11-27 12:00:00"}},
+    {"Combined", {.keep_last = 2, .keep_daily = 3, .keep_monthly = 2},
+     {"2026-10-15 12:00:00", "2026-10-31 23:00:00", "2026-11-01 01:00:00", "2026-11-25 12:00:00",
+      "2026-11-26 08:00:00", "2026-11-26 20:00:00", "2026-11-27 06:00:00", "2026-11-27 07:00:00"},
+     {"2026-11-27 07:00:00", "2026-11-27 06:00:00", "2026-11-26 20:00:00", "2026-11-25 12:00:00",
+      "2026-10-31 23:00:00"}},
+    {"CombinedWithinAndWeekly", {.keep_within = hours{2}, .keep_weekly = 2},
+     {"2026-11-27 10:00:00", "2026-11-27 09:00:00", "2026-11-27 08:00:00", "2026-11-23 08:00:00",
+      "2026-11-22 08:00:00", "2026-11-15 08:00:00"},
+     {"2026-11-27 10:00:00", "2026-11-27 09:00:00", "2026-11-22 08:00:00"}, "2026-11-27 10:00:00"},
+    // Whatever the policy, the newest stays: here it is also the only one in its bucket.
+    {"NewestAlwaysKept", {.keep_weekly = 1},
+     {"2026-11-27 10:00:00", "2026-11-27 09:00:00"},
+     {"2026-11-27 10:00:00"}},
+    {"OneBackup", {.keep_last = 1}, {"2026-11-27 10:00:00"}, {"2026-11-27 10:00:00"}},
+  };
+  // clang-format on
+}
 
-INSTANTIATE_TEST_SUITE_P(Retention, CalendarRules, ::testing::ValuesIn(kCases),
+INSTANTIATE_TEST_SUITE_P(Retention, CalendarRules, ::testing::ValuesIn(calendar_cases()),
                          [](const auto& test_case) { return test_case.param.name; });
 
 TEST(RetentionPolicy, ReasonsNameTheRuleAndTheBucket) {
@@ -324,6 +334,7 @@ TEST(RetentionPolicy, OrderIsNewestFirstWithTiesByKey) {
   };
   auto decisions = policy.select(objects, kNow);
   std::vector<std::string> order;
+  order.reserve(decisions.size());
   for (const auto& decision : decisions)
     order.push_back(decision.key + " " + std::string(to_string(decision.action)));
   EXPECT_EQ(order, (std::vector<std::string>{objects[1].key + " keep", objects[2].key + " keep",

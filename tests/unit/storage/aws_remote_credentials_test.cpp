@@ -120,7 +120,7 @@ class FakeSts : public ::testing::Test {
   void SetUp() override {
     fake_.server().Post("/", [this](const httplib::Request& request, httplib::Response& response) {
       std::lock_guard lock(mutex_);
-      forms_.push_back({});
+      forms_.emplace_back();
       for (const auto& [name, value] : request.params)
         forms_.back()[name] = value;
       content_type_ = request.get_header_value("Content-Type");

@@ -374,8 +374,8 @@ struct MultipartScript {
   std::function<void(httplib::Response&)> on_head;
 };
 
-FakeS3::Handler multipart_server(MultipartScript script,
-                                 std::shared_ptr<std::atomic<int>> completes) {
+FakeS3::Handler multipart_server(const MultipartScript& script,
+                                 const std::shared_ptr<std::atomic<int>>& completes) {
   return [script, completes](const Seen& seen, httplib::Response& res) {
     static const std::map<std::string, std::string> part_md5 = {
         {"0123", "eb62f6b9306db575c2d596b1279627a4"},
