@@ -169,7 +169,7 @@ class ValueScanner {
   }
 
   std::optional<ScanFailure> truncated() const {
-    return ScanFailure{corrupt("the value is cut short by the end of state.bin"), true};
+    return ScanFailure{corrupt("the value is cut short (its bytes end)"), true};
   }
 
   // Reads one byte into `out`.
@@ -214,12 +214,11 @@ class ValueScanner {
   std::optional<ScanFailure> container(std::string_view kind, std::uint64_t elements,
                                        std::uint64_t items) {
     if (open_.size() >= limits_->max_depth) {
-      return damage(
-          fmt::format("containers nested deeper than {} levels", limits_->max_depth));
+      return damage(fmt::format("containers nested deeper than {} levels", limits_->max_depth));
     }
     if (items > limits_->max_record_values - std::min(values_, limits_->max_record_values)) {
-      return damage(fmt::format("{} of {} entries: more than the {} values a record may hold",
-                                kind, elements, limits_->max_record_values));
+      return damage(fmt::format("{} of {} entries: more than the {} values a record may hold", kind,
+                                elements, limits_->max_record_values));
     }
     open_.push_back(items);
     return std::nullopt;
@@ -304,9 +303,11 @@ class ValueScanner {
   std::vector<std::uint64_t> open_;  // elements still to read in each open container
 };
 
-// Builds the msgpack::object of `bytes`, one whole value the scanner passed. Strings and binaries
-// point into `bytes`, which must outlive the handle.
-Result<msgpack::object_handle> unpack_value(const std::string& bytes, const RaftLimits& limits) {
+// Builds the msgpack::object of `bytes`, one whole value the scanner passed. With `borrow`,
+// strings and binaries point into `bytes`, which must outlive the handle; else the handle owns
+// copies.
+Result<msgpack::object_handle> unpack_value(std::string_view bytes, const RaftLimits& limits,
+                                            bool borrow = true) {
   auto cap = [](std::uint64_t value) {
     return static_cast<std::size_t>(std::min<std::uint64_t>(value, 0xffffffffU));
   };
@@ -317,7 +318,10 @@ Result<msgpack::object_handle> unpack_value(const std::string& bytes, const Raft
     std::size_t offset = 0;
     msgpack::object_handle handle = msgpack::unpack(
         bytes.data(), bytes.size(), offset,
-        [](msgpack::type::object_type, std::size_t, void*) { return true; }, nullptr, limit);
+        [](msgpack::type::object_type, std::size_t, void* user_data) {
+          return *static_cast<bool*>(user_data);
+        },
+        &borrow, limit);
     if (offset != bytes.size())
       return corrupt(fmt::format("msgpack: {} bytes after the value", bytes.size() - offset));
     return handle;
@@ -363,15 +367,15 @@ Result<std::uint64_t> json_unsigned(const nlohmann::json& meta, const char* name
   auto field = meta.find(name);
   if (field == meta.end())
     return corrupt(fmt::format("{}: no {}", kRaftMetaMember, name));
-  if (!field->is_number_unsigned() && !(field->is_number_integer() && field->get<std::int64_t>() >= 0))
+  if (!field->is_number_unsigned() &&
+      !(field->is_number_integer() && field->get<std::int64_t>() >= 0))
     return corrupt(fmt::format("{}: {} is not a non-negative integer", kRaftMetaMember, name));
   return field->get<std::uint64_t>();
 }
 
 bool is_lower_hex(std::string_view text) {
-  return std::all_of(text.begin(), text.end(), [](char c) {
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-  });
+  return std::all_of(text.begin(), text.end(),
+                     [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
 }
 
 // SHA256SUMS: "<64 hex digits>  <name>" lines (Go's "%x  %s\n"), listing exactly meta.json and
@@ -389,8 +393,8 @@ Result<std::array<std::string, 2>> parse_sums(std::string_view text) {
     std::string_view line = text.substr(0, end);
     text.remove_prefix(end + 1);
     if (line.size() < 67 || line.substr(64, 2) != "  " || !is_lower_hex(line.substr(0, 64))) {
-      return corrupt(fmt::format("{}: line {} is not \"<SHA-256 in hex>  <file>\"",
-                                 kRaftSumsMember, line_number));
+      return corrupt(fmt::format("{}: line {} is not \"<SHA-256 in hex>  <file>\"", kRaftSumsMember,
+                                 line_number));
     }
     std::string_view name = line.substr(66);
     std::size_t slot = 0;
@@ -470,6 +474,37 @@ Result<RaftKvEntry> decode_raft_kv_entry(const msgpack::object& value) {
   CSNAP_ASSIGN_OR_RETURN(entry.lock_index, unsigned_field(value, "LockIndex", false));
   CSNAP_ASSIGN_OR_RETURN(entry.create_index, unsigned_field(value, "CreateIndex", false));
   CSNAP_ASSIGN_OR_RETURN(entry.modify_index, unsigned_field(value, "ModifyIndex", false));
+  return entry;
+}
+
+Result<RaftConfigEntry> decode_raft_config_entry(const msgpack::object& value,
+                                                 const RaftLimits& limits) {
+  if (value.type != msgpack::type::STR && value.type != msgpack::type::BIN)
+    return corrupt("a config entry request that is not a string of msgpack");
+  std::string_view bytes = value.type == msgpack::type::STR
+                               ? std::string_view(value.via.str.ptr, value.via.str.size)
+                               : std::string_view(value.via.bin.ptr, value.via.bin.size);
+  MemorySource source(bytes);
+  StateInput input(source);
+  ValueScanner scanner(input, limits);
+  std::string kind_bytes;
+  std::string request_bytes;
+  for (std::string* copy : {&kind_bytes, &request_bytes}) {
+    auto scanned = scanner.scan(copy);
+    if (auto* failure = std::get_if<ScanFailure>(&scanned))
+      return std::move(failure->error.add_context("a config entry request"));
+  }
+  if (input.offset() != bytes.size())
+    return corrupt("a config entry request: bytes after its two values");
+  CSNAP_ASSIGN_OR_RETURN(auto kind, unpack_value(kind_bytes, limits));
+  if (kind->type != msgpack::type::STR)
+    return corrupt("a config entry request whose kind is not a string");
+  RaftConfigEntry entry;
+  entry.kind.assign(kind->via.str.ptr, kind->via.str.size);
+  CSNAP_ASSIGN_OR_RETURN(entry.request, unpack_value(request_bytes, limits, false));
+  entry.entry_ = raft_field(entry.request.get(), "Entry");
+  if (entry.entry_ == nullptr || entry.entry_->type != msgpack::type::MAP)
+    return corrupt("a config entry request without an Entry map");
   return entry;
 }
 
@@ -555,8 +590,8 @@ Result<RaftSnapshotMeta> parse_raft_meta(std::string_view text) {
   RaftSnapshotMeta meta;
   CSNAP_ASSIGN_OR_RETURN(std::uint64_t version, json_unsigned(json, "Version"));
   if (version > 1000)
-    return corrupt(fmt::format("{}: Version {} is not a Raft snapshot version", kRaftMetaMember,
-                               version));
+    return corrupt(
+        fmt::format("{}: Version {} is not a Raft snapshot version", kRaftMetaMember, version));
   meta.version = static_cast<int>(version);
   auto id = json.find("ID");
   if (id == json.end() || !id->is_string())
@@ -571,8 +606,7 @@ Result<RaftSnapshotMeta> parse_raft_meta(std::string_view text) {
   return meta;
 }
 
-Result<RaftSnapshotSummary> read_raft_snapshot(ByteSource& source,
-                                               const RaftReadOptions& options) {
+Result<RaftSnapshotSummary> read_raft_snapshot(ByteSource& source, const RaftReadOptions& options) {
   PeekSource peek(source);
   CSNAP_ASSIGN_OR_RETURN(auto magic, peek.peek(2));
   if (magic.size() < 2 || magic[0] != std::byte{0x1f} || magic[1] != std::byte{0x8b})

@@ -79,7 +79,7 @@ struct RaftSnapshotMeta {
 // What reading a record may cost. A record is one object of Consul's (a KV entry, a token); the
 // caps are far above what Consul writes and bound memory to a small multiple of `max_record_size`.
 struct RaftLimits {
-  std::uint64_t max_record_size = std::uint64_t{64} << 20;  // bytes of one msgpack value
+  std::uint64_t max_record_size = std::uint64_t{64} << 20;   // bytes of one msgpack value
   std::uint64_t max_record_values = std::uint64_t{1} << 20;  // msgpack values inside one record
   std::size_t max_depth = 32;  // containers nested in one value (Consul's nest < 10)
 };
@@ -113,8 +113,8 @@ struct RaftTypeStats {
 struct RaftStateSummary {
   std::uint64_t last_index = 0;  // the header's LastIndex
   std::uint64_t records = 0;
-  std::uint64_t kv_keys = 0;  // KVS records (tombstones are not keys)
-  std::uint64_t size = 0;     // bytes of state.bin
+  std::uint64_t kv_keys = 0;         // KVS records (tombstones are not keys)
+  std::uint64_t size = 0;            // bytes of state.bin
   std::vector<RaftTypeStats> types;  // by type number, only types present
 };
 
@@ -155,6 +155,23 @@ struct RaftKvEntry {
 // The KV entry in `value` (a KVS record's); a missing Key or a field of the wrong type is
 // ErrorKind::corrupt. Fields it does not know (Namespace, Partition) are ignored.
 Result<RaftKvEntry> decode_raft_kv_entry(const msgpack::object& value);
+
+// A config entry of a ConfigEntry record. Consul writes its ConfigEntryRequest in the request's
+// own binary form: a msgpack string whose bytes are two msgpack values, the entry's kind and the
+// request (a map whose "Entry" is the config entry).
+struct RaftConfigEntry {
+  std::string kind;                // "service-defaults"
+  msgpack::object_handle request;  // owns its bytes
+  // The entry itself (the request's "Entry" map).
+  const msgpack::object& entry() const { return *entry_; }
+
+  const msgpack::object* entry_ = nullptr;
+};
+
+// The config entry of `value` (a ConfigEntry record's), its inner values read within `limits`
+// like any record; anything else is ErrorKind::corrupt.
+Result<RaftConfigEntry> decode_raft_config_entry(const msgpack::object& value,
+                                                 const RaftLimits& limits = {});
 
 // The value of field `name` in msgpack map `map` (keys are strings), or null when `map` is not a
 // map or has no such field.
