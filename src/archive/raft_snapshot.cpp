@@ -436,14 +436,14 @@ std::string raft_type_name(std::uint8_t type) {
 
 bool is_restorable_raft_type(std::uint8_t type) {
   switch (static_cast<RaftRecordType>(type)) {
-    case RaftRecordType::kKv:
-    case RaftRecordType::kPreparedQuery:
-    case RaftRecordType::kAclToken:
-    case RaftRecordType::kAclPolicy:
-    case RaftRecordType::kConfigEntry:
-    case RaftRecordType::kAclRole:
-    case RaftRecordType::kAclBindingRule:
-    case RaftRecordType::kAclAuthMethod:
+    case RaftRecordType::kv:
+    case RaftRecordType::prepared_query:
+    case RaftRecordType::acl_token:
+    case RaftRecordType::acl_policy:
+    case RaftRecordType::config_entry:
+    case RaftRecordType::acl_role:
+    case RaftRecordType::acl_binding_rule:
+    case RaftRecordType::acl_auth_method:
       return true;
     default:
       return false;
@@ -502,8 +502,8 @@ Result<RaftConfigEntry> decode_raft_config_entry(const msgpack::object& value,
   RaftConfigEntry entry;
   entry.kind.assign(kind->via.str.ptr, kind->via.str.size);
   CSNAP_ASSIGN_OR_RETURN(entry.request, unpack_value(request_bytes, limits, false));
-  entry.entry_ = raft_field(entry.request.get(), "Entry");
-  if (entry.entry_ == nullptr || entry.entry_->type != msgpack::type::MAP)
+  entry.entry = raft_field(entry.request.get(), "Entry");
+  if (entry.entry == nullptr || entry.entry->type != msgpack::type::MAP)
     return corrupt("a config entry request without an Entry map");
   return entry;
 }
@@ -564,7 +564,7 @@ Result<RaftStateSummary> read_raft_state(ByteSource& state, const RaftReadOption
     RaftTypeStats& entry = stats.at(record.type);
     ++entry.count;
     entry.bytes += 1 + record.size;
-    if (record.type == static_cast<std::uint8_t>(RaftRecordType::kKv))
+    if (record.type == static_cast<std::uint8_t>(RaftRecordType::kv))
       ++summary.kv_keys;
     if (options.on_record) {
       CSNAP_TRY_CONTEXT(options.on_record(record),

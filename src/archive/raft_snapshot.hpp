@@ -29,33 +29,33 @@ inline constexpr std::uint64_t kRaftSumsMaxSize = 4096;
 // The record types (Consul's agent/structs MessageType) that this tool decodes or names. Consul
 // only ever adds types, so a reader meets numbers it does not know: they are counted and skipped.
 enum class RaftRecordType : std::uint8_t {
-  kRegister = 0,
-  kKv = 2,
-  kSession = 3,
-  kTombstone = 5,
-  kCoordinateBatchUpdate = 6,
-  kPreparedQuery = 7,
-  kAutopilot = 9,
-  kIntention = 12,
-  kConnectCa = 13,
-  kConnectCaProviderState = 14,
-  kConnectCaConfig = 15,
-  kIndex = 16,
-  kAclToken = 17,
-  kAclPolicy = 19,
-  kConfigEntry = 22,
-  kAclRole = 23,
-  kAclBindingRule = 25,
-  kAclAuthMethod = 27,
-  kChunkingState = 29,
-  kFederationState = 30,
-  kSystemMetadata = 31,
-  kServiceVirtualIp = 32,
-  kFreeVirtualIp = 33,
-  kPeering = 35,
-  kPeeringTrustBundle = 38,
-  kPeeringSecrets = 40,
-  kResource = 42,
+  registration = 0,
+  kv = 2,
+  session = 3,
+  tombstone = 5,
+  coordinate_batch_update = 6,
+  prepared_query = 7,
+  autopilot = 9,
+  intention = 12,
+  connect_ca = 13,
+  connect_ca_provider_state = 14,
+  connect_ca_config = 15,
+  index = 16,
+  acl_token = 17,
+  acl_policy = 19,
+  config_entry = 22,
+  acl_role = 23,
+  acl_binding_rule = 25,
+  acl_auth_method = 27,
+  chunking_state = 29,
+  federation_state = 30,
+  system_metadata = 31,
+  service_virtual_ip = 32,
+  free_virtual_ip = 33,
+  peering = 35,
+  peering_trust_bundle = 38,
+  peering_secrets = 40,
+  resource = 42,
 };
 
 // Consul's name of record type `type` ("KVS", "ACLToken", as `consul snapshot inspect` prints
@@ -162,10 +162,8 @@ Result<RaftKvEntry> decode_raft_kv_entry(const msgpack::object& value);
 struct RaftConfigEntry {
   std::string kind;                // "service-defaults"
   msgpack::object_handle request;  // owns its bytes
-  // The entry itself (the request's "Entry" map).
-  const msgpack::object& entry() const { return *entry_; }
-
-  const msgpack::object* entry_ = nullptr;
+  // The entry itself: the request's "Entry" map, inside `request`; never null once decoded.
+  const msgpack::object* entry = nullptr;
 };
 
 // The config entry of `value` (a ConfigEntry record's), its inner values read within `limits`

@@ -9,6 +9,7 @@
 #include "archive/raft_snapshot.hpp"
 #include "fuzz_support.hpp"
 
+// NOLINTNEXTLINE(readability-identifier-naming): libFuzzer's entry point
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace csnap;
   archive::RaftReadOptions options;
@@ -17,12 +18,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   options.on_record = [&total](const archive::RaftRecord& record) -> Status {
     if (record.value == nullptr)
       return {};
-    if (record.type == static_cast<std::uint8_t>(archive::RaftRecordType::kKv)) {
+    if (record.type == static_cast<std::uint8_t>(archive::RaftRecordType::kv)) {
       CSNAP_ASSIGN_OR_RETURN(auto entry, archive::decode_raft_kv_entry(*record.value));
       total += entry.key.size() + entry.value.size();
-    } else if (record.type == static_cast<std::uint8_t>(archive::RaftRecordType::kConfigEntry)) {
+    } else if (record.type == static_cast<std::uint8_t>(archive::RaftRecordType::config_entry)) {
       CSNAP_ASSIGN_OR_RETURN(auto entry, archive::decode_raft_config_entry(*record.value));
-      total += entry.kind.size() + (archive::raft_field(entry.entry(), "Name") != nullptr ? 1 : 0);
+      total += entry.kind.size() + (archive::raft_field(*entry.entry, "Name") != nullptr ? 1 : 0);
     }
     return {};
   };

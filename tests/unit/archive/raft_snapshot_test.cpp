@@ -18,8 +18,9 @@ using test_common::slurp;
 using test_common::TarBuilder;
 
 // Made by a real Consul v1.16.3 (tests/data/raft/ABOUT.md).
-const std::filesystem::path kFixture =
-    std::filesystem::path(CSNAP_RAFT_DATA) / "consul-1.16.3.snap";
+std::filesystem::path fixture_path() {
+  return std::filesystem::path(CSNAP_RAFT_DATA) / "consul-1.16.3.snap";
+}
 
 struct Member {
   std::string name;
@@ -48,7 +49,7 @@ std::vector<Member> untar(std::string_view tar) {
 }
 
 std::vector<Member> fixture_members() {
-  return untar(gunzip(slurp(kFixture)));
+  return untar(gunzip(slurp(fixture_path())));
 }
 
 std::string snapshot_of(const std::vector<Member>& members) {
@@ -123,14 +124,14 @@ TEST(RaftSnapshot, FixtureMatchesConsulSnapshotInspect) {
   options.on_record = [&](const RaftRecord& record) -> Status {
     if (record.value != nullptr)
       ++decoded;
-    if (record.type == static_cast<std::uint8_t>(RaftRecordType::kKv)) {
+    if (record.type == static_cast<std::uint8_t>(RaftRecordType::kv)) {
       EXPECT_NE(record.value, nullptr);
       CSNAP_ASSIGN_OR_RETURN(auto entry, decode_raft_kv_entry(*record.value));
       kv.emplace(entry.key, std::move(entry));
     }
     return {};
   };
-  auto summary = read_bytes(slurp(kFixture), options);
+  auto summary = read_bytes(slurp(fixture_path()), options);
   ASSERT_TRUE(summary) << summary.error().message();
 
   // `consul snapshot inspect -format json` of the same file (tests/data/raft/*.inspect.json).
@@ -192,47 +193,47 @@ TEST(RaftSnapshot, RawObjectsOfTheOtherRestorableTypes) {
   std::map<std::uint8_t, std::vector<std::string>> names;
   RaftReadOptions options;
   options.on_record = [&](const RaftRecord& record) -> Status {
-    if (record.value == nullptr || record.type == static_cast<std::uint8_t>(RaftRecordType::kKv))
+    if (record.value == nullptr || record.type == static_cast<std::uint8_t>(RaftRecordType::kv))
       return {};
-    if (record.type == static_cast<std::uint8_t>(RaftRecordType::kConfigEntry)) {
+    if (record.type == static_cast<std::uint8_t>(RaftRecordType::config_entry)) {
       CSNAP_ASSIGN_OR_RETURN(auto config, decode_raft_config_entry(*record.value));
       EXPECT_EQ(config.kind, "service-defaults");
-      const msgpack::object* protocol = raft_field(config.entry(), "Protocol");
+      const msgpack::object* protocol = raft_field(*config.entry, "Protocol");
       EXPECT_TRUE(protocol != nullptr && protocol->type == msgpack::type::STR &&
                   std::string_view(protocol->via.str.ptr, protocol->via.str.size) == "http");
-      const msgpack::object* name = raft_field(config.entry(), "Name");
+      const msgpack::object* name = raft_field(*config.entry, "Name");
       if (name != nullptr && name->type == msgpack::type::STR)
         names[record.type].emplace_back(name->via.str.ptr, name->via.str.size);
       return {};
     }
     EXPECT_EQ(record.value->type, msgpack::type::MAP);
     const msgpack::object* name = raft_field(*record.value, "Name");
-    if (record.type == static_cast<std::uint8_t>(RaftRecordType::kAclToken))
+    if (record.type == static_cast<std::uint8_t>(RaftRecordType::acl_token))
       name = raft_field(*record.value, "AccessorID");
-    if (record.type == static_cast<std::uint8_t>(RaftRecordType::kAclBindingRule))
+    if (record.type == static_cast<std::uint8_t>(RaftRecordType::acl_binding_rule))
       name = raft_field(*record.value, "BindName");
     if (name != nullptr && name->type == msgpack::type::STR)
       names[record.type].emplace_back(name->via.str.ptr, name->via.str.size);
     return {};
   };
-  auto summary = read_bytes(slurp(kFixture), options);
+  auto summary = read_bytes(slurp(fixture_path()), options);
   ASSERT_TRUE(summary) << summary.error().message();
   auto has = [&](RaftRecordType type, const std::string& name) {
     const auto& list = names[static_cast<std::uint8_t>(type)];
     return std::find(list.begin(), list.end(), name) != list.end();
   };
-  EXPECT_TRUE(has(RaftRecordType::kAclPolicy, "kv-read"));
-  EXPECT_TRUE(has(RaftRecordType::kAclPolicy, "global-management"));
-  EXPECT_TRUE(has(RaftRecordType::kAclRole, "app-role"));
-  EXPECT_TRUE(has(RaftRecordType::kAclToken, "11111111-1111-4111-8111-111111111111"));
-  EXPECT_TRUE(has(RaftRecordType::kAclAuthMethod, "fixture-jwt"));
-  EXPECT_TRUE(has(RaftRecordType::kAclBindingRule, "app-role"));
-  EXPECT_TRUE(has(RaftRecordType::kPreparedQuery, "fixture-query"));
-  EXPECT_TRUE(has(RaftRecordType::kConfigEntry, "web"));
+  EXPECT_TRUE(has(RaftRecordType::acl_policy, "kv-read"));
+  EXPECT_TRUE(has(RaftRecordType::acl_policy, "global-management"));
+  EXPECT_TRUE(has(RaftRecordType::acl_role, "app-role"));
+  EXPECT_TRUE(has(RaftRecordType::acl_token, "11111111-1111-4111-8111-111111111111"));
+  EXPECT_TRUE(has(RaftRecordType::acl_auth_method, "fixture-jwt"));
+  EXPECT_TRUE(has(RaftRecordType::acl_binding_rule, "app-role"));
+  EXPECT_TRUE(has(RaftRecordType::prepared_query, "fixture-query"));
+  EXPECT_TRUE(has(RaftRecordType::config_entry, "web"));
 }
 
 TEST(RaftSnapshot, ReadsTheSameThroughOneByteReads) {
-  std::string bytes = slurp(kFixture);
+  std::string bytes = slurp(fixture_path());
   test_common::TrickleSource source(bytes, 1);
   auto summary = read_raft_snapshot(source);
   ASSERT_TRUE(summary) << summary.error().message();
@@ -344,7 +345,7 @@ TEST(RaftSnapshot, WrongMembersAreRefused) {
 }
 
 TEST(RaftSnapshot, TruncatedOrNotGzipIsRefused) {
-  std::string bytes = slurp(kFixture);
+  std::string bytes = slurp(fixture_path());
   for (std::size_t keep : {bytes.size() - 1, bytes.size() - 9, bytes.size() / 2, std::size_t{10}}) {
     auto result = read_bytes(std::string_view(bytes).substr(0, keep));
     ASSERT_FALSE(result) << keep;
@@ -473,7 +474,7 @@ TEST(RaftSnapshot, ConfigEntryRequestsOfTheWrongShapeAreRefused) {
   auto good = decode(std::string("\xa4mesh", 5) + good_request);
   ASSERT_TRUE(good) << good.error().message();
   EXPECT_EQ(good->kind, "mesh");
-  const msgpack::object* name = raft_field(good->entry(), "Name");
+  const msgpack::object* name = raft_field(*good->entry, "Name");
   ASSERT_NE(name, nullptr);
   EXPECT_EQ(std::string_view(name->via.str.ptr, name->via.str.size), "web");
 
