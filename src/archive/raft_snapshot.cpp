@@ -373,11 +373,6 @@ Result<std::uint64_t> json_unsigned(const nlohmann::json& meta, const char* name
   return field->get<std::uint64_t>();
 }
 
-bool is_lower_hex(std::string_view text) {
-  return std::all_of(text.begin(), text.end(),
-                     [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
-}
-
 // SHA256SUMS: "<64 hex digits>  <name>" lines (Go's "%x  %s\n"), listing exactly meta.json and
 // state.bin, each once, in any order (Consul writes them in map order).
 Result<std::array<std::string, 2>> parse_sums(std::string_view text) {
@@ -392,7 +387,8 @@ Result<std::array<std::string, 2>> parse_sums(std::string_view text) {
     std::size_t end = text.find('\n');
     std::string_view line = text.substr(0, end);
     text.remove_prefix(end + 1);
-    if (line.size() < 67 || line.substr(64, 2) != "  " || !is_lower_hex(line.substr(0, 64))) {
+    if (line.size() < 67 || line.substr(64, 2) != "  " ||
+        !codec::is_sha256_hex(line.substr(0, 64))) {
       return corrupt(fmt::format("{}: line {} is not \"<SHA-256 in hex>  <file>\"", kRaftSumsMember,
                                  line_number));
     }
