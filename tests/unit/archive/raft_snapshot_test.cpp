@@ -4,6 +4,7 @@
 #include <map>
 
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 
 #include "codec/gzip.hpp"
 #include "codec/sha256.hpp"
@@ -532,6 +533,13 @@ TEST(RaftSnapshot, HostileMsgpackIsRefusedQuickly) {
        }(),
        "more than the 1048576 values a record may hold"},
   };
+  // Peak memory may not grow by what the headers claim (each test runs in its own process).
+  auto peak_kib = [] {
+    struct rusage usage {};
+    ::getrusage(RUSAGE_SELF, &usage);
+    return usage.ru_maxrss;
+  };
+  long peak_before = peak_kib();
   for (const auto& hostile : cases) {
     for (char type : {'\x02', '\x63'}) {
       std::string state = header() + type + hostile.value;
@@ -549,6 +557,7 @@ TEST(RaftSnapshot, HostileMsgpackIsRefusedQuickly) {
       EXPECT_LT(took, std::chrono::seconds(5)) << hostile.name;
     }
   }
+  EXPECT_LT(peak_kib() - peak_before, 64 * 1024) << "KiB more at the peak";
 }
 
 TEST(RaftSnapshot, LimitsAreOptions) {
