@@ -480,6 +480,7 @@ TEST(RaftSnapshot, ConfigEntryRequestsOfTheWrongShapeAreRefused) {
   EXPECT_EQ(std::string_view(name->via.str.ptr, name->via.str.size), "web");
 
   for (const auto& [inner, expected] : std::vector<std::pair<std::string, std::string>>{
+           {std::string(), "the value is cut short"},
            {std::string("\xa4mesh", 5), "the value is cut short"},
            {std::string("\xa4mesh", 5) + good_request + "\xc0", "bytes after its two values"},
            {std::string("\x05", 1) + good_request, "kind is not a string"},
@@ -557,7 +558,11 @@ TEST(RaftSnapshot, HostileMsgpackIsRefusedQuickly) {
       EXPECT_LT(took, std::chrono::seconds(5)) << hostile.name;
     }
   }
+#ifndef __SANITIZE_ADDRESS__  // ASan's quarantine keeps every freed block: RSS only grows there
   EXPECT_LT(peak_kib() - peak_before, 64 * 1024) << "KiB more at the peak";
+#else
+  (void)peak_before;
+#endif
 }
 
 TEST(RaftSnapshot, LimitsAreOptions) {
