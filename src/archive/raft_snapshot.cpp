@@ -348,7 +348,8 @@ Result<std::uint64_t> unsigned_field(const msgpack::object& map, std::string_vie
   return field->via.u64;
 }
 
-// A string or binary field (Consul's Go strings are msgpack str, its []byte bin); nil is empty.
+// A string or bytes field. Consul's msgpack (go-msgpack, the old "raw" spec) writes Go strings
+// and []byte alike as str, whatever bytes they hold; bin is taken too. nil is empty.
 Result<std::string> bytes_field(const msgpack::object& map, std::string_view name, bool required) {
   const msgpack::object* field = raft_field(map, name);
   if (field == nullptr || field->type == msgpack::type::NIL) {
