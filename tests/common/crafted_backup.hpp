@@ -73,7 +73,7 @@ class TarBuilder {
 
   static std::string header_block(std::string_view name, std::uint64_t size, char type) {
     std::string header(512, '\0');
-    std::memcpy(&header[0], name.data(), std::min<std::size_t>(name.size(), 100));
+    std::memcpy(header.data(), name.data(), std::min<std::size_t>(name.size(), 100));
     octal(header, 100, 8, type == '5' ? 0755 : 0600);
     octal(header, 108, 8, 0);
     octal(header, 116, 8, 0);
