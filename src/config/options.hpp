@@ -196,8 +196,8 @@ class Config {
 // configuration is loaded by the same code that reads it later. cli/option_checks.cpp lists them.
 struct ValueCheck {
   template <typename T>
-  ValueCheck(Option<T> option, std::function<Status(std::string_view)> check)
-      : index(option.index()), check(std::move(check)) {}
+  ValueCheck(Option<T> option, std::function<Status(std::string_view)> parser)
+      : index(option.index()), check(std::move(parser)) {}
 
   std::size_t index;
   std::function<Status(std::string_view)> check;  // its error says what is wrong and allowed
