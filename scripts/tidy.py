@@ -9,7 +9,9 @@ by a hash of what decides clang-tidy's answer: its version, .clang-tidy without 
 compile command and the file's preprocessed text with comments kept (clang++ -E -C: every header
 it includes, and every NOLINT). An unchanged file is not checked again; a change to the file, to
 any header it includes or to a flag checks it again. Only clean results are remembered, so a
-finding is reported on every run.
+finding is reported on every run. The checkout's absolute path (and the build folder's, when it
+lies outside) is replaced by a placeholder before hashing, so a clone of the same sources in
+another folder, as in CI, finds what an earlier clone checked.
 """
 
 import argparse
@@ -24,6 +26,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+UNRESOLVED_ROOT = Path(os.path.abspath(__file__)).parent.parent
 CHECKED_FOLDERS = ("src", "tests")
 
 
@@ -62,20 +65,35 @@ def without_comments(config_text):
     return "\n".join(line for line in config_text.splitlines() if not line.lstrip().startswith("#"))
 
 
-def cache_key(entry, clang, tidy_version, config_text):
+def relocatable(text, roots):
+    """`text` with each of `roots` (the checkout's absolute path, the build folder's when it lies
+    elsewhere) replaced by a placeholder, so that a clone of the same sources in another folder (CI)
+    hashes the same. Only the path is replaced: everything below it, and every byte of every file,
+    is still hashed."""
+    for root, placeholder in roots:
+        text = text.replace(root, placeholder)
+    return text
+
+
+def cache_key(entry, options):
     """The hash of everything clang-tidy's answer for `entry` depends on, or None when the file
     does not preprocess (then it is always checked, and the failure is reported there)."""
     arguments = compile_arguments(entry)
     preprocessed = subprocess.run(
-        [clang, *arguments, "-Wno-unknown-warning-option", "-E", "-C", entry["file"]],
+        [options.clang, *arguments, "-Wno-unknown-warning-option", "-E", "-C", entry["file"]],
         cwd=entry["directory"], capture_output=True, check=False)
     if preprocessed.returncode != 0:
         return None
     digest = hashlib.sha256()
-    for part in (tidy_version, config_text, entry["directory"], entry["file"], "\0".join(arguments)):
-        digest.update(part.encode())
+    text_roots = [(str(root), placeholder) for root, placeholder in options.roots]
+    byte_roots = [(root.encode(), placeholder.encode()) for root, placeholder in text_roots]
+    for part in (options.tidy_version, options.config_text, entry["directory"], entry["file"],
+                 "\0".join(arguments)):
+        digest.update(relocatable(part, text_roots).encode())
         digest.update(b"\0")
-    digest.update(preprocessed.stdout)
+    # The line markers (`# 1 "/checkout/src/..."`) and __FILE__ name every header by its absolute
+    # path; its text follows, so a change to any header still changes the key.
+    digest.update(relocatable(preprocessed.stdout, byte_roots))
     return digest.hexdigest()
 
 
@@ -83,7 +101,7 @@ def check_file(entry, options):
     """Returns (file, clean, output, cached)."""
     key = None
     if options.cache_dir:
-        key = cache_key(entry, options.clang, options.tidy_version, options.config_text)
+        key = cache_key(entry, options)
         if key and (options.cache_dir / key).exists():
             return entry["file"], True, "", True
     result = subprocess.run(
@@ -116,6 +134,12 @@ def main():
     options.tidy_version = subprocess.run([options.tidy, "--version"], capture_output=True,
                                           text=True, check=True).stdout
     options.config_text = without_comments((ROOT / ".clang-tidy").read_text())
+    # The build folder first: when it lies inside the checkout it is named by the checkout's
+    # placeholder and what follows, as any other folder of the checkout.
+    # Both spellings of a path reached through a symbolic link: the compile database may use either.
+    options.roots = [(root, "@ROOT@") for root in dict.fromkeys((ROOT, UNRESOLVED_ROOT))]
+    if not options.build_dir.is_relative_to(ROOT):
+        options.roots.insert(0, (options.build_dir, "@BUILD@"))
     options.cache_dir = None
     if not options.no_cache:
         default_cache = Path.home() / ".cache" / "consul-snapshot" / "tidy"

@@ -47,7 +47,7 @@ Result<ops::BackupOptions> backup_options(const config::Config& config) {
   options.tmp_dir = config.get(option::kTmpDir);
   options.compression = *codec::parse_compression(config.get(option::kCompression));
   options.last_backup_key = config.get(option::kLastbackupKey);
-  options.tool_version = tool_version;
+  options.tool_version = kToolVersion;
   return options;
 }
 
@@ -65,7 +65,7 @@ Status backup_once(const config::Config& config, const ops::BackupOptions& optio
 }
 
 Status backup_command(const config::Config& config, const BackupCommand& command) {
-  log::info("v{}: Starting Consul Snapshot", tool_version);
+  log::info("v{}: Starting Consul Snapshot", kToolVersion);
   // Options are checked once, before the first backup: a bad one is a configuration error.
   CSNAP_ASSIGN_OR_RETURN(auto options, backup_options(config));
   if (command.once)

@@ -1,12 +1,12 @@
 #include "cli/daemon.hpp"
 
 #include <chrono>
+#include <csignal>
 #include <optional>
 #include <thread>
 #include <vector>
 
 #include <fmt/format.h>
-#include <signal.h>
 #include <unistd.h>
 
 #include "cli/setup.hpp"
@@ -67,7 +67,7 @@ class DaemonSteps final : public daemon::BackupSteps {
       : config_(config),
         options_(std::move(options)),
         state_(state),
-        retention_(std::move(retention)),
+        retention_(retention),
         confirm_shrink_(confirm_shrink),
         catalog_(catalog) {}
 
@@ -181,7 +181,7 @@ Result<std::unique_ptr<daemon::LeaderLock>> make_lock(const config::Config& conf
   options.ttl = ttl;
   options.lock_delay = settings.lock_delay;
   options.holder =
-      fmt::format(R"({{"host":"{}","pid":{},"version":"{}"}})", host, ::getpid(), tool_version);
+      fmt::format(R"({{"host":"{}","pid":{},"version":"{}"}})", host, ::getpid(), kToolVersion);
   return std::make_unique<daemon::LeaderLock>(std::move(consul), std::move(renewer),
                                               std::move(options));
 }
@@ -245,7 +245,7 @@ Status run_daemon(const config::Config& config, const ops::BackupOptions& option
   const DaemonSettings settings = read_daemon_settings(config);
   const std::string host = options.hostname.empty() ? ops::local_hostname() : options.hostname;
   CSNAP_ASSIGN_OR_RETURN(auto retention, retention_policy(config));
-  daemon::State state(tool_version, settings.lock);
+  daemon::State state(kToolVersion, settings.lock);
   CSNAP_ASSIGN_OR_RETURN(auto lock, make_lock(config, settings, host, state));
 
   // Outlive the server, which calls them.
@@ -278,7 +278,7 @@ Status run_daemon(const config::Config& config, const ops::BackupOptions& option
   }
 
   log::debug("Backup starting on interval: {}s", settings.scheduler.interval.count());
-  DaemonSteps steps(config, options, state, std::move(retention), settings.confirm_shrink, catalog);
+  DaemonSteps steps(config, options, state, retention, settings.confirm_shrink, catalog);
   daemon::SystemSchedulerClock clock;
   daemon::Scheduler scheduler(settings.scheduler, steps, lock.get(), state, clock);
   std::thread worker([&scheduler] { scheduler.run(); });

@@ -14,7 +14,7 @@ namespace csnap::cli {
 class Progress {
  public:
   // `what` names the work ("backup", "restore"); `total_entries` is 0 when unknown.
-  Progress(std::string what, std::uint64_t total_entries = 0);
+  explicit Progress(std::string what, std::uint64_t total_entries = 0);
   ~Progress();
   Progress(const Progress&) = delete;
   Progress& operator=(const Progress&) = delete;

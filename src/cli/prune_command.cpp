@@ -43,7 +43,7 @@ Examples:
 The newest backup is never removed, and objects whose names are not backups are left alone.
 Buckets are UTC hours, days, ISO weeks and months; each keeps its newest backup.)";
 
-using json = nlohmann::json;
+using Json = nlohmann::json;
 
 // The age to two units at most: "3d4h", "2h15m", "40s".
 std::string age_text(std::chrono::seconds age) {
@@ -57,8 +57,8 @@ std::string age_text(std::chrono::seconds age) {
   return format_duration(age);
 }
 
-json policy_json(const ops::RetentionPolicy& policy) {
-  json out = json::object();
+Json policy_json(const ops::RetentionPolicy& policy) {
+  Json out = Json::object();
   auto add = [&](const char* name, const std::optional<std::int64_t>& count) {
     if (count)
       out[name] = *count;
@@ -98,14 +98,14 @@ Result<int> prune_command(const config::Config& config, const PruneCommand& comm
                                                          report.failures.end());
 
   if (command.json) {
-    json backups = json::array();
-    json others = json::array();
+    Json backups = Json::array();
+    Json others = Json::array();
     for (const auto& decision : report.decisions) {
       if (decision.action == ops::RetentionAction::not_a_backup) {
         others.push_back(decision.key);
         continue;
       }
-      json item = {{"key", decision.key},
+      Json item = {{"key", decision.key},
                    {"time", *decision.time},
                    {"size", decision.size},
                    {"action", ops::to_string(decision.action)},
@@ -118,11 +118,11 @@ Result<int> prune_command(const config::Config& config, const PruneCommand& comm
       }
       backups.push_back(std::move(item));
     }
-    json out = {{"storage", storage->describe()},
+    Json out = {{"storage", storage->describe()},
                 {"prefix", report.prefix},
                 {"policy", policy_json(*policy)},
                 {"dry_run", report.dry_run},
-                {"held", report.held ? json(report.held->describe()) : json(nullptr)},
+                {"held", report.held ? Json(report.held->describe()) : Json(nullptr)},
                 {"future_dated", report.future_dated},
                 {"kept", report.kept},
                 {"removed", report.removed},
@@ -131,7 +131,7 @@ Result<int> prune_command(const config::Config& config, const PruneCommand& comm
                 {"bytes_freed", report.bytes_freed},
                 {"backups", std::move(backups)},
                 {"not_backups", std::move(others)}};
-    fmt::print("{}\n", out.dump(2, ' ', false, json::error_handler_t::replace));
+    fmt::print("{}\n", out.dump(2, ' ', false, Json::error_handler_t::replace));
     return report.ok() ? exit_ok : exit_failed;
   }
 

@@ -46,10 +46,10 @@ Examples:
   consul-snapshot list
   LOCAL_DIR=/var/backups consul-snapshot list --json)";
 
-using json = nlohmann::json;
+using Json = nlohmann::json;
 
-json meta_json(const archive::Meta& meta) {
-  return json::parse(archive::meta_to_json(meta));
+Json meta_json(const archive::Meta& meta) {
+  return Json::parse(archive::meta_to_json(meta));
 }
 
 std::string counts_text(const std::map<std::string, std::uint64_t>& counts) {
@@ -72,21 +72,21 @@ Result<int> diff_command(const config::Config& config, const ReportCommand& comm
       }));
   const auto& preview = prepared.preview();
   if (command.json) {
-    json out = {{"backup", backup.name},
+    Json out = {{"backup", backup.name},
                 {"kv",
                  {{"create", preview.kv.create},
                   {"update", preview.kv.update},
                   {"delete", preview.kv.remove},
                   {"unchanged", preview.kv.unchanged},
                   {"skip", preview.kv.skip}}},
-                {"changes", json::array()}};
+                {"changes", Json::array()}};
     for (const auto& change : changes) {
-      json item = {{"kind", "kv"}, {"action", ops::to_string(change.kind)}, {"key", change.key}};
+      Json item = {{"kind", "kv"}, {"action", ops::to_string(change.kind)}, {"key", change.key}};
       if (!change.reason.empty())
         item["reason"] = change.reason;
       out["changes"].push_back(std::move(item));
     }
-    fmt::print("{}\n", out.dump(2, ' ', false, json::error_handler_t::replace));
+    fmt::print("{}\n", out.dump(2, ' ', false, Json::error_handler_t::replace));
   } else {
     for (const auto& change : changes) {
       char mark = change.kind == ops::KvChangeKind::create   ? '+'
@@ -123,7 +123,7 @@ Status inspect_command(const config::Config& config, const ReportCommand& comman
   const auto& preview = verified.preview;
   const auto& meta = preview.meta;
   if (command.json) {
-    json out = {{"backup", backup.name},
+    Json out = {{"backup", backup.name},
                 {"format", archive::to_string(preview.format)},
                 {"compression", codec::to_string(verified.reader.compression())},
                 {"encrypted", !preview.encryption.empty()},
@@ -132,7 +132,7 @@ Status inspect_command(const config::Config& config, const ReportCommand& comman
                 {"kv_entries", preview.kv_entries},
                 {"kv_value_bytes", preview.kv_bytes},
                 {"meta", meta_json(meta)}};
-    fmt::print("{}\n", out.dump(2, ' ', false, json::error_handler_t::replace));
+    fmt::print("{}\n", out.dump(2, ' ', false, Json::error_handler_t::replace));
     return {};
   }
   Table table({"field", "value"});
@@ -211,9 +211,9 @@ Status list_command(const config::Config& config, const ReportCommand& command) 
   });
 
   if (command.json) {
-    json out = json::array();
+    Json out = Json::array();
     for (const auto& entry : listed) {
-      json item = {{"key", entry.object.key},
+      Json item = {{"key", entry.object.key},
                    {"time", entry.time},
                    {"size", entry.object.size},
                    {"encrypted", !entry.encryption.empty()},
@@ -228,7 +228,7 @@ Status list_command(const config::Config& config, const ReportCommand& command) 
       out.push_back(std::move(item));
     }
     // A key that is not UTF-8 (a file name, say) cannot be JSON: U+FFFD stands for its bytes.
-    fmt::print("{}\n", out.dump(2, ' ', false, json::error_handler_t::replace));
+    fmt::print("{}\n", out.dump(2, ' ', false, Json::error_handler_t::replace));
     return {};
   }
   Table table({"time", "size", "encrypted", "contents", "key"});

@@ -37,7 +37,7 @@ std::string Table::render() const {
 std::string human_bytes(std::uint64_t bytes) {
   if (bytes < 1024)
     return fmt::format("{} B", bytes);
-  double value = static_cast<double>(bytes);
+  auto value = static_cast<double>(bytes);
   for (const char* unit : {"KiB", "MiB", "GiB", "TiB"}) {
     value /= 1024;
     if (value < 1024)

@@ -12,8 +12,8 @@ namespace csnap::cli {
 namespace {
 
 Status version_command() {
-  fmt::print("consul-snapshot {}\n", tool_version);
-  fmt::print("build: {} {}, C++ {}\n", build_type, __VERSION__, __cplusplus);
+  fmt::print("consul-snapshot {}\n", kToolVersion);
+  fmt::print("build: {} {}, C++ {}\n", kBuildType, __VERSION__, __cplusplus);
   fmt::print("libcurl: {}\n", curl_version());
   fmt::print("openssl: {}\n", OpenSSL_version(OPENSSL_VERSION));
   fmt::print("zstd: {}\n", ZSTD_versionString());

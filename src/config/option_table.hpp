@@ -21,17 +21,17 @@ enum Scope : unsigned {
   scope_prune = 1u << 4,    // retention: backup (after each success) and prune
 };
 
-inline constexpr unsigned scope_storage_commands = scope_backup | scope_restore | scope_storage;
+inline constexpr unsigned kScopeStorageCommands = scope_backup | scope_restore | scope_storage;
 
 struct OptionSpec {
-  std::string_view name;           // canonical name, also the flag: --<name>
-  std::string_view env = "";       // environment variable, "" for none
-  std::string_view file_key = "";  // dotted key in the config file, "" for none
+  std::string_view name;        // canonical name, also the flag: --<name>
+  std::string_view env{};       // environment variable, "" for none
+  std::string_view file_key{};  // dotted key in the config file, "" for none
   OptionType type;
-  std::string_view default_value = "";  // "" for none
+  std::string_view default_value{};  // "" for none
   std::string_view help;
   unsigned scope = scope_global;
-  std::string_view choices = "";  // for OptionType::choice: "a|b|c"
+  std::string_view choices{};  // for OptionType::choice: "a|b|c"
   // The allowed range, both ends included: the number of an integer option, the seconds of a
   // duration option (a duration is always longer than zero). Checked when the configuration is
   // loaded; shown in --help and the docs.
@@ -42,7 +42,7 @@ struct OptionSpec {
   bool flag_allowed = true;
   // Set for options the original tool had that this build does not implement yet: setting one
   // is an error rather than silently ignored.
-  std::string_view unsupported = "";
+  std::string_view unsupported{};
   // The flag may be given several times; the values are joined with newlines.
   bool repeatable = false;
 };
@@ -153,7 +153,7 @@ inline constexpr OptionSpec kOptionTable[] = {
      .type = OptionType::path,
      .default_value = "./consul-snapshots",
      .help = "directory that holds the backups",
-     .scope = scope_storage_commands},
+     .scope = kScopeStorageCommands},
     {.name = "local-backup-file",
      .env = "LOCAL_BACKUP_FILE",
      .file_key = "local.backup_file",
@@ -166,14 +166,14 @@ inline constexpr OptionSpec kOptionTable[] = {
      .type = OptionType::string,
      .default_value = "backups",
      .help = "prefix of every backup's key",
-     .scope = scope_storage_commands},
+     .scope = kScopeStorageCommands},
     {.name = "tmp-dir",
      .env = "SNAPSHOT_TMP_DIR",
      .file_key = "tmp_dir",
      .type = OptionType::path,
      .default_value = "/tmp",
      .help = "directory for temporary files",
-     .scope = scope_storage_commands},
+     .scope = kScopeStorageCommands},
     {.name = "compression",
      .env = "CONSUL_SNAPSHOT_COMPRESSION",
      .file_key = "backup.compression",
@@ -412,37 +412,37 @@ inline constexpr OptionSpec kOptionTable[] = {
      .type = OptionType::string,
      .help = "where backups live: s3://bucket/prefix?region=..&endpoint=.. or file:///path "
              "(default: S3BUCKET if set, else --local-dir)",
-     .scope = scope_storage_commands},
+     .scope = kScopeStorageCommands},
     {.name = "s3-bucket",
      .env = "S3BUCKET",
      .file_key = "s3.bucket",
      .type = OptionType::string,
      .help = "S3 bucket for backups",
-     .scope = scope_storage_commands},
+     .scope = kScopeStorageCommands},
     {.name = "s3-region",
      .env = "S3REGION",
      .file_key = "s3.region",
      .type = OptionType::string,
      .help = "S3 region (default: AWS_REGION, the profile's, us-east-1)",
-     .scope = scope_storage_commands},
+     .scope = kScopeStorageCommands},
     {.name = "s3-endpoint",
      .env = "S3ENDPOINT",
      .file_key = "s3.endpoint",
      .type = OptionType::string,
      .help = "S3 endpoint for S3-compatible servers (default: AWS_ENDPOINT_URL or AWS)",
-     .scope = scope_storage_commands},
+     .scope = kScopeStorageCommands},
     {.name = "s3-sse",
      .env = "CONSUL_SNAPSHOT_S3_SSE",
      .file_key = "s3.sse",
      .type = OptionType::string,
      .help = "S3 server-side encryption: AES256 or aws:kms",
-     .scope = scope_storage_commands},
+     .scope = kScopeStorageCommands},
     {.name = "s3-sse-kms-key-id",
      .env = "CONSUL_SNAPSHOT_S3_SSE_KMS_KEY_ID",
      .file_key = "s3.sse_kms_key_id",
      .type = OptionType::string,
      .help = "KMS key for aws:kms server-side encryption",
-     .scope = scope_storage_commands},
+     .scope = kScopeStorageCommands},
     {.name = "storage-timeout",
      .env = "CONSUL_SNAPSHOT_STORAGE_TIMEOUT",
      .file_key = "storage.timeout",
@@ -451,39 +451,39 @@ inline constexpr OptionSpec kOptionTable[] = {
      .help =
          "timeout of one request to S3 (an upload part, a download range); a request that moves no "
          "byte for 30s fails sooner; failed requests are retried 3 times",
-     .scope = scope_storage_commands},
+     .scope = kScopeStorageCommands},
     {.name = "aws-access-key-id",
      .env = "AWS_ACCESS_KEY_ID",
      .file_key = "aws.access_key_id",
      .type = OptionType::string,
      .help = "AWS access key (else AWS_PROFILE and the shared credentials files)",
-     .scope = scope_storage_commands},
+     .scope = kScopeStorageCommands},
     {.name = "aws-secret-access-key",
      .env = "AWS_SECRET_ACCESS_KEY",
      .file_key = "aws.secret_access_key",
      .type = OptionType::secret,
      .help = "AWS secret key (environment or config file only)",
-     .scope = scope_storage_commands,
+     .scope = kScopeStorageCommands,
      .flag_allowed = false},
     {.name = "aws-session-token",
      .env = "AWS_SESSION_TOKEN",
      .file_key = "aws.session_token",
      .type = OptionType::secret,
      .help = "AWS session token (environment or config file only)",
-     .scope = scope_storage_commands,
+     .scope = kScopeStorageCommands,
      .flag_allowed = false},
     {.name = "aws-profile",
      .env = "AWS_PROFILE",
      .file_key = "aws.profile",
      .type = OptionType::string,
      .help = "profile of the shared AWS config and credentials files",
-     .scope = scope_storage_commands},
+     .scope = kScopeStorageCommands},
     {.name = "gcs-bucket",
      .env = "GCSBUCKET",
      .file_key = "gcs.bucket",
      .type = OptionType::string,
      .help = "Google Cloud Storage bucket",
-     .scope = scope_storage_commands,
+     .scope = kScopeStorageCommands,
      .unsupported = "Google Cloud Storage"},
 
     // Encryption (age format): a passphrase, or X25519 recipients so that the backup host holds
@@ -497,14 +497,14 @@ inline constexpr OptionSpec kOptionTable[] = {
      .help = "passphrase that encrypts backups and decrypts them, also the original tool's "
              "(environment "
              "or config file only)",
-     .scope = scope_storage_commands,
+     .scope = kScopeStorageCommands,
      .flag_allowed = false},
     {.name = "passphrase-file",
      .env = "CONSUL_SNAPSHOT_PASSPHRASE_FILE",
      .file_key = "crypto.passphrase_file",
      .type = OptionType::path,
      .help = "file whose first line is the passphrase",
-     .scope = scope_storage_commands},
+     .scope = kScopeStorageCommands},
     {.name = "encrypt-to",
      .env = "CONSUL_SNAPSHOT_ENCRYPT_TO",
      .file_key = "crypto.encrypt_to",
@@ -524,7 +524,7 @@ inline constexpr OptionSpec kOptionTable[] = {
      .file_key = "crypto.identity_file",
      .type = OptionType::path,
      .help = "age identity file (as age-keygen writes) that decrypts backups",
-     .scope = scope_storage_commands},
+     .scope = kScopeStorageCommands},
     {.name = "allow-unencrypted",
      .env = "CONSUL_SNAPSHOT_ALLOW_UNENCRYPTED",
      .file_key = "crypto.allow_unencrypted",
@@ -554,7 +554,7 @@ inline constexpr OptionSpec kOptionTable[] = {
              "more is refused before any work (each step doubles the cost: 22 takes 4 GiB of "
              "memory and "
              "seconds, for every backup list and inspect read)",
-     .scope = scope_storage_commands,
+     .scope = kScopeStorageCommands,
      .min = kMinScryptWorkFactor,
      .max = kMaxScryptWorkFactor},
 };

@@ -34,7 +34,7 @@ std::string render_backup_listing(const BackupListing& listing);
 
 // How long a listing serves requests before the next request lists the storage again (a backup
 // refreshes it at once).
-inline constexpr std::chrono::seconds default_listing_max_age{60};
+inline constexpr std::chrono::seconds kDefaultListingMaxAge{60};
 
 // The last listing of the storage (or the error listing it): listed on first use, again on
 // refresh() (after each backup), and by a request only once it is older than `max_age`. While one
@@ -43,7 +43,7 @@ class BackupCatalog {
  public:
   using Lister = std::function<Result<BackupListing>()>;
   struct Options {
-    std::chrono::seconds max_age = default_listing_max_age;
+    std::chrono::seconds max_age = kDefaultListingMaxAge;
     std::function<std::chrono::steady_clock::time_point()> now = [] {
       return std::chrono::steady_clock::now();
     };

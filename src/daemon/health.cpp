@@ -29,7 +29,7 @@ HealthAnswer evaluate_health(const Snapshot& snapshot, Clock::time_point now,
   if (snapshot.last_success)
     answer.last_backup = snapshot.last_success->finished;
   // A time in the future beyond the allowed skew is a wrong clock or a forged key: not counted.
-  if (snapshot.cluster_last_backup && *snapshot.cluster_last_backup <= now + max_clock_skew)
+  if (snapshot.cluster_last_backup && *snapshot.cluster_last_backup <= now + kMaxClockSkew)
     answer.last_backup = std::max(answer.last_backup.value_or(*snapshot.cluster_last_backup),
                                   *snapshot.cluster_last_backup);
 

@@ -26,7 +26,7 @@ struct HealthAnswer {
 // - A backup known (the newer of `snapshot.last_success->finished` and
 //   `snapshot.cluster_last_backup`) and at most `max_age` old: 200 `Last backup N seconds ago`
 //   (N whole seconds; a time in the future, from another host's clock, counts as 0). A
-//   `cluster_last_backup` more than max_clock_skew in the future is not counted at all.
+//   `cluster_last_backup` more than kMaxClockSkew in the future is not counted at all.
 // - Older: 500 `Last backup N seconds ago, older than the maximum age of M seconds`, plus
 //   `; last error: ...` when the last attempt failed.
 // - No backup known: 500 `No backup yet`, plus the last error if any. Startup grace: while the

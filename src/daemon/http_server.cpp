@@ -33,13 +33,13 @@ namespace {
 
 // A connection that sends no (further) request is closed after this long; it holds a worker
 // meanwhile, so it is short. Reading or writing one request may take a little longer.
-constexpr time_t keep_alive_seconds = 2;
-constexpr time_t read_write_timeout_seconds = 5;
-constexpr std::size_t keep_alive_max_requests = 10;
+constexpr time_t kKeepAliveSeconds = 2;
+constexpr time_t kReadWriteTimeoutSeconds = 5;
+constexpr std::size_t kKeepAliveMaxRequests = 10;
 // A worker without work for this long ends.
-constexpr std::chrono::seconds worker_idle_exit{30};
-constexpr const char* text_content_type = "text/plain; charset=utf-8";
-constexpr const char* json_content_type = "application/json";
+constexpr std::chrono::seconds kWorkerIdleExit{30};
+constexpr const char* kTextContentType = "text/plain; charset=utf-8";
+constexpr const char* kJsonContentType = "application/json";
 
 Error address_error(std::string_view text, std::string_view problem) {
   return Error(ErrorKind::invalid_argument,
@@ -279,7 +279,7 @@ void HttpServer::Impl::route() {
           response.set_header("Allow", "GET, HEAD");
           response.set_content(
               fmt::format("method {} not allowed: this server answers GET only\n", request.method),
-              text_content_type);
+              kTextContentType);
           return httplib::Server::HandlerResponse::Handled;
         }
         bool known = request.path == "/" || request.path == "/health" ||
@@ -290,7 +290,7 @@ void HttpServer::Impl::route() {
           response.set_content(
               std::string("not found; this server answers GET /, /health, /metrics, /v1/status") +
                   (options.list_backups ? ", /v1/backups\n" : "\n"),
-              text_content_type);
+              kTextContentType);
           return httplib::Server::HandlerResponse::Handled;
         }
         return httplib::Server::HandlerResponse::Unhandled;
@@ -299,19 +299,19 @@ void HttpServer::Impl::route() {
   server.Get("/health", [this](const httplib::Request&, httplib::Response& response) {
     HealthAnswer health = evaluate_health(state.snapshot(), Clock::now(), options.health_max_age);
     response.status = health.status;
-    response.set_content(health.body, text_content_type);
+    response.set_content(health.body, kTextContentType);
   });
   server.Get("/metrics", [this](const httplib::Request&, httplib::Response& response) {
     Snapshot snapshot = state.snapshot();
     HealthAnswer health = evaluate_health(snapshot, Clock::now(), options.health_max_age);
-    response.set_content(render_metrics(snapshot, health), metrics_content_type);
+    response.set_content(render_metrics(snapshot, health), kMetricsContentType);
   });
   server.Get("/v1/status", [this](const httplib::Request&, httplib::Response& response) {
     Snapshot snapshot = state.snapshot();
     auto now = Clock::now();
     HealthAnswer health = evaluate_health(snapshot, now, options.health_max_age);
     response.set_content(render_status(snapshot, health, options.health_max_age, now),
-                         json_content_type);
+                         kJsonContentType);
   });
   server.Get("/", [this](const httplib::Request&, httplib::Response& response) {
     std::optional<Result<BackupListing>> backups;
@@ -322,7 +322,7 @@ void HttpServer::Impl::route() {
     auto now = Clock::now();
     HealthAnswer health = evaluate_health(snapshot, now, options.health_max_age);
     response.set_content(render_page(snapshot, health, options.health_max_age, now, backups),
-                         page_content_type);
+                         kPageContentType);
   });
   server.Get("/v1/backups", [this](const httplib::Request&, httplib::Response& response) {
     Result<BackupListing> listing = options.list_backups();
@@ -331,25 +331,25 @@ void HttpServer::Impl::route() {
       nlohmann::json error = {{"error", listing.error().message()}};
       response.set_content(
           error.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n",
-          json_content_type);
+          kJsonContentType);
       return;
     }
-    response.set_content(render_backup_listing(*listing) + "\n", json_content_type);
+    response.set_content(render_backup_listing(*listing) + "\n", kJsonContentType);
   });
 
-  server.set_exception_handler(
-      [](const httplib::Request& request, httplib::Response& response, std::exception_ptr error) {
-        std::string what = "unknown exception";
-        try {
-          std::rethrow_exception(error);
-        } catch (const std::exception& exception) {
-          what = exception.what();
-        } catch (...) {
-        }
-        log::error("HTTP server: GET {}: {}", request.path, what);
-        response.status = 500;
-        response.set_content("internal error; see the daemon's log\n", text_content_type);
-      });
+  server.set_exception_handler([](const httplib::Request& request, httplib::Response& response,
+                                  const std::exception_ptr& error) {
+    std::string what = "unknown exception";
+    try {
+      std::rethrow_exception(error);
+    } catch (const std::exception& exception) {
+      what = exception.what();
+    } catch (...) {
+    }
+    log::error("HTTP server: GET {}: {}", request.path, what);
+    response.status = 500;
+    response.set_content("internal error; see the daemon's log\n", kTextContentType);
+  });
   server.set_logger([](const httplib::Request& request, const httplib::Response& response) {
     log::debug("HTTP {} {} {}", request.method, request.path, response.status);
   });
@@ -368,13 +368,13 @@ Result<std::unique_ptr<HttpServer>> HttpServer::start(std::string_view address, 
   auto impl = std::make_unique<Impl>(state, std::move(options));
   httplib::Server& server = impl->server;
   server.new_task_queue = [max_workers = impl->options.max_workers] {
-    return new OnDemandWorkers(max_workers, worker_idle_exit);
+    return new OnDemandWorkers(max_workers, kWorkerIdleExit);
   };
   server.set_socket_options(configure_listen_socket);
-  server.set_keep_alive_max_count(keep_alive_max_requests);
-  server.set_keep_alive_timeout(keep_alive_seconds);
-  server.set_read_timeout(read_write_timeout_seconds);
-  server.set_write_timeout(read_write_timeout_seconds);
+  server.set_keep_alive_max_count(kKeepAliveMaxRequests);
+  server.set_keep_alive_timeout(kKeepAliveSeconds);
+  server.set_read_timeout(kReadWriteTimeoutSeconds);
+  server.set_write_timeout(kReadWriteTimeoutSeconds);
   server.set_payload_max_length(std::size_t{64} * 1024);
   impl->route();
 

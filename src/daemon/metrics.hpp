@@ -30,7 +30,7 @@
 namespace csnap::daemon {
 
 // The Content-Type of render_metrics's text.
-inline constexpr const char* metrics_content_type = "text/plain; version=0.0.4; charset=utf-8";
+inline constexpr const char* kMetricsContentType = "text/plain; version=0.0.4; charset=utf-8";
 
 // `snapshot` (and whether `health` is healthy) in the Prometheus text format.
 std::string render_metrics(const Snapshot& snapshot, const HealthAnswer& health);

@@ -57,7 +57,7 @@ void offer_cluster_last_backup(State& state, std::string_view key, std::string_v
         "Ignoring {} = {} ({}): it is in the future, more than {}s ahead of this clock (a "
         "wrong clock on the replica that wrote it, or a forged value); /health counts only "
         "backups that have happened",
-        key, trim(value), format_utc(*when), max_clock_skew.count());
+        key, trim(value), format_utc(*when), kMaxClockSkew.count());
   }
 }
 

@@ -79,7 +79,7 @@ void State::failed(std::string_view cause, std::string message,
       Clock::now() - std::chrono::duration_cast<Clock::duration>(std::max(took, took.zero()));
   attempt.duration = took;
   attempt.cause = std::string(cause);
-  attempt.error = shortened(message, Attempt::max_error_bytes);
+  attempt.error = shortened(message, Attempt::kMaxErrorBytes);
   data_.last_error = std::move(message);
   remember(std::move(attempt));
 }
@@ -104,7 +104,7 @@ void State::set_retention_held(std::string reason) {
 
 LastBackupOffer State::offer_cluster_last_backup(Clock::time_point when, Clock::time_point now) {
   std::lock_guard lock(mutex_);
-  if (when > now + max_clock_skew) {
+  if (when > now + kMaxClockSkew) {
     bool again = data_.ignored_cluster_last_backup == when;
     data_.ignored_cluster_last_backup = when;
     return again ? LastBackupOffer::ignored_again : LastBackupOffer::ignored;

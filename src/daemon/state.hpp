@@ -20,11 +20,11 @@ using Clock = std::chrono::system_clock;
 // How far in the future another replica's clock may put the lastbackup key before the value is
 // ignored: NTP keeps clocks far closer; a value beyond it is a wrong clock or a forged key, and
 // counting it would keep /health green without backups.
-inline constexpr std::chrono::seconds max_clock_skew{60};
+inline constexpr std::chrono::seconds kMaxClockSkew{60};
 
 // What State::offer_cluster_last_backup did with a value.
 enum class LastBackupOffer {
-  accepted,       // not in the future (beyond max_clock_skew): health may count it
+  accepted,       // not in the future (beyond kMaxClockSkew): health may count it
   ignored,        // in the future: ignored, and not the value ignored last time (warn about it)
   ignored_again,  // the same future value as last time (already warned about)
 };
@@ -50,9 +50,9 @@ struct Attempt {
   bool partial = false;
   // Of a failure:
   std::string cause;  // "consul", "storage", "lock", ...
-  std::string error;  // the message, cut to Attempt::max_error_bytes
+  std::string error;  // the message, cut to Attempt::kMaxErrorBytes
 
-  static constexpr std::size_t max_error_bytes = 300;
+  static constexpr std::size_t kMaxErrorBytes = 300;
 
   std::uint64_t total_entries() const;
 };
@@ -82,11 +82,11 @@ struct Snapshot {
 
 class State {
  public:
-  static constexpr std::size_t default_history_limit = 100;
+  static constexpr std::size_t kDefaultHistoryLimit = 100;
 
   // `history_limit`: how many attempts the history keeps (the oldest go first); at least 1.
   explicit State(std::string version, bool lock_enabled,
-                 std::size_t history_limit = default_history_limit);
+                 std::size_t history_limit = kDefaultHistoryLimit);
 
   void attempt_started(Clock::time_point when);
   // Records a success, and appends it to the history.
@@ -97,7 +97,7 @@ class State {
   void failed(std::string_view cause, std::string message, std::chrono::duration<double> took);
   void set_leader(bool is_leader);
   // The lastbackup key read at `now` says `when`: kept (when newer than what is known) unless it
-  // is more than max_clock_skew after `now`.
+  // is more than kMaxClockSkew after `now`.
   LastBackupOffer offer_cluster_last_backup(Clock::time_point when, Clock::time_point now);
   // The reason the last retention run was held, or "" when it was not.
   void set_retention_held(std::string reason);

@@ -14,8 +14,8 @@ namespace csnap::daemon {
 namespace {
 
 // Rows of the attempts and backups tables; the rest is in /v1/status and /v1/backups.
-constexpr std::size_t attempts_shown = 20;
-constexpr std::size_t backups_shown = 500;
+constexpr std::size_t kAttemptsShown = 20;
+constexpr std::size_t kBackupsShown = 500;
 
 std::string human_bytes(std::uint64_t bytes) {
   if (bytes < 1024)
@@ -87,7 +87,7 @@ void row(std::string& out, std::string_view header, std::string_view escaped_cel
                        escaped_cell);
 }
 
-constexpr const char* style = R"(
+constexpr const char* kStyle = R"(
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:24px auto;
 max-width:980px;padding:0 16px;color:#1f2328;background:#fff}
 h1{font-size:22px;margin:0 0 12px}h1 .version{font-size:14px;color:#656d76;font-weight:normal}
@@ -174,7 +174,7 @@ void attempts_section(std::string& out, const std::vector<Attempt>& history) {
   out += render_chart(history);
   if (history.empty())
     return;
-  std::size_t shown = std::min(history.size(), attempts_shown);
+  std::size_t shown = std::min(history.size(), kAttemptsShown);
   out += fmt::format(
       "<h2>Recent attempts</h2>\n<table class=\"attempts\">\n<tr><th>Started</th><th>Result</th>"
       "<th>Duration</th><th>Size</th><th>Entries</th><th>Key or error</th></tr>\n");
@@ -232,7 +232,7 @@ void backups_section(std::string& out, const std::vector<Attempt>& history,
   out +=
       "<table class=\"backups\">\n<tr><th>Time</th><th>Key</th><th>Size</th><th>Entries</th>"
       "</tr>\n";
-  std::size_t shown = std::min(listing.backups.size(), backups_shown);
+  std::size_t shown = std::min(listing.backups.size(), kBackupsShown);
   for (std::size_t i = 0; i < shown; ++i) {
     const StoredBackup& backup = listing.backups[i];
     auto found = written.find(backup.key);
@@ -264,6 +264,7 @@ std::string render_chart(const std::vector<Attempt>& history) {
   // Oldest first by start (a failure's start is estimated, so the history may be slightly out of
   // order).
   std::vector<const Attempt*> attempts;
+  attempts.reserve(history.size());
   for (const Attempt& attempt : history)
     attempts.push_back(&attempt);
   std::stable_sort(attempts.begin(), attempts.end(),
@@ -364,7 +365,7 @@ std::string render_page(const Snapshot& snapshot, const HealthAnswer& health,
   out += "<meta http-equiv=\"refresh\" content=\"60\" />\n";
   out += fmt::format("<title>consul-snapshot: {}</title>\n",
                      health.healthy() ? "healthy" : "unhealthy");
-  out += fmt::format("<style>{}</style>\n</head>\n<body>\n", style);
+  out += fmt::format("<style>{}</style>\n</head>\n<body>\n", kStyle);
   out += fmt::format("<h1>consul-snapshot <span class=\"version\">{}</span></h1>\n",
                      html_escape(snapshot.version));
   status_section(out, snapshot, health, health_max_age, now);

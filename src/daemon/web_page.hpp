@@ -19,7 +19,7 @@
 
 namespace csnap::daemon {
 
-inline constexpr const char* page_content_type = "text/html; charset=utf-8";
+inline constexpr const char* kPageContentType = "text/html; charset=utf-8";
 
 // An inline <svg> of `history`: the stored size of each success and the duration of each
 // attempt (failures marked) over time, with one <circle class="size-point"> per success and one

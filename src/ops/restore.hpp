@@ -78,8 +78,8 @@ struct LiveScope {
   bool acl = false;      // the ACL objects, when ACLs are restored and the backup holds some
   bool queries = false;  // the prepared queries, likewise
 
-  // The scope of restoring `verified` with `options`.
-  static Result<LiveScope> of(const VerifiedBackup& verified, const RestoreOptions& options);
+  // The scope of restoring `verified` with the options `requested`.
+  static Result<LiveScope> of(const VerifiedBackup& verified, const RestoreOptions& requested);
 };
 
 // The live cluster as a restore compares the backup with it: read from Consul just before the
@@ -100,14 +100,14 @@ class PreparedRestore {
   // Reads and verifies `backup` completely, reads the live cluster (its LiveScope), then plans.
   // Nothing is written. `on_change` (optional) sees every planned KV change.
   static Result<PreparedRestore> prepare(
-      consul::Client& consul, LocatedBackup& backup, const RestoreOptions& options,
+      consul::Client& consul, LocatedBackup& backup, const RestoreOptions& requested,
       const std::function<void(const KvChange&)>& on_change = {});
 
-  // Compares `verified` with `live` (read for LiveScope::of the same backup and `options`);
+  // Compares `verified` with `live` (read for LiveScope::of the same backup and `requested`);
   // talks to nothing. An error is a restore refused before any write: ACL objects for a cluster
   // with ACLs disabled or with hidden token secrets.
   static Result<PreparedRestore> plan(VerifiedBackup verified, LiveCluster live,
-                                      const RestoreOptions& options,
+                                      const RestoreOptions& requested,
                                       const std::function<void(const KvChange&)>& on_change = {});
 
   const RestorePreview& preview() const { return preview_; }

@@ -10,7 +10,7 @@
 namespace csnap::testing {
 namespace {
 
-using json = nlohmann::json;
+using Json = nlohmann::json;
 
 TEST(AclRestoreThroughCli, FreshClusterGetsPoliciesRolesTokensAndQueries) {
   CSNAP_REQUIRE_CONSUL(source, ConsulAgentOptions{.acl = true});
@@ -29,7 +29,7 @@ TEST(AclRestoreThroughCli, FreshClusterGetsPoliciesRolesTokensAndQueries) {
   cli(*source, {"acl", "policy", "create", "-name", "app-read", "-rules",
                 R"(key_prefix "app/" { policy = "read" })"});
   cli(*source, {"acl", "role", "create", "-name", "app-readers", "-policy-name", "app-read"});
-  auto token = json::parse(cli(*source, {"acl", "token", "create", "-role-name", "app-readers",
+  auto token = Json::parse(cli(*source, {"acl", "token", "create", "-role-name", "app-readers",
                                          "-description", "service token", "-format", "json"}));
   const std::string accessor = token["AccessorID"], secret = token["SecretID"];
   auto query = curl({"-X", "POST", "-H", "X-Consul-Token: " + source->management_token(),
@@ -60,7 +60,7 @@ TEST(AclRestoreThroughCli, FreshClusterGetsPoliciesRolesTokensAndQueries) {
                     "http://" + target->http_address() + "/v1/acl/token/self"});
   ASSERT_TRUE(self.ok());
   ASSERT_EQ(self->status, 200) << self->body;
-  EXPECT_EQ(json::parse(self->body)["AccessorID"], accessor);
+  EXPECT_EQ(Json::parse(self->body)["AccessorID"], accessor);
   // It reads app/ through its restored role and policy, and nothing else.
   auto allowed = curl({"-H", "X-Consul-Token: " + secret,
                        "http://" + target->http_address() + "/v1/kv/app/config?raw"});

@@ -21,7 +21,7 @@ namespace {
 using test_common::slurp;
 
 namespace fs = std::filesystem;
-using json = nlohmann::json;
+using Json = nlohmann::json;
 
 const fs::path kData = CSNAP_ORIGINAL_TOOL_DATA;
 
@@ -67,7 +67,7 @@ class OriginalToolTest : public CliTest {
     std::map<std::string, std::string> out;
     if (!result.ok() || result->status == 404)
       return out;
-    for (const auto& item : json::parse(result->body)) {
+    for (const auto& item : Json::parse(result->body)) {
       std::string value =
           item["Value"].is_null() ? std::string() : decode64(item["Value"].get<std::string>());
       out[hex(item["Key"].get<std::string>())] = fmt::format(
@@ -78,7 +78,7 @@ class OriginalToolTest : public CliTest {
 
   static std::map<std::string, std::string> manifest() {
     std::map<std::string, std::string> out;
-    for (const auto& item : json::parse(slurp(kData / "dataset-manifest.json"))) {
+    for (const auto& item : Json::parse(slurp(kData / "dataset-manifest.json"))) {
       out[item["key_utf8_hex"].get<std::string>()] =
           fmt::format("{} {} {}", item["flags"].get<std::uint64_t>(),
                       item["size"].get<std::uint64_t>(), item["sha256"].get<std::string>());
@@ -114,7 +114,7 @@ TEST_F(OriginalToolTest, EveryFixtureRestoresExactly) {
     if (fixture.has_query) {
       auto queries = curl({"http://" + agent_->http_address() + "/v1/query"});
       ASSERT_TRUE(queries.ok());
-      auto list = json::parse(queries->body);
+      auto list = Json::parse(queries->body);
       ASSERT_EQ(list.size(), 1u) << queries->body;
       EXPECT_EQ(list[0]["Name"], "fixture-pq");
       EXPECT_EQ(list[0]["Service"]["Service"], "fixture-svc");

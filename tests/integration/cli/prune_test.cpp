@@ -22,7 +22,7 @@ namespace csnap::testing {
 namespace {
 
 namespace fs = std::filesystem;
-using json = nlohmann::json;
+using Json = nlohmann::json;
 using namespace std::chrono;
 
 // Every regular file under `root`, relative to it, sorted, as the `find` CLI sees them.
@@ -157,15 +157,15 @@ TEST_F(PruneTest, CalendarRulesFromTheEnvironmentWithJson) {
   ASSERT_EQ(result.exit_code, 0) << result.all();
   EXPECT_EQ(find_files(root_), (std::vector<std::string>{keys[2], keys[0]}));
 
-  auto out = json::parse(result.out);
+  auto out = Json::parse(result.out);
   EXPECT_EQ(out["kept"], 2);
   EXPECT_EQ(out["removed"], 3);
   EXPECT_EQ(out["bytes_freed"], 15);
-  EXPECT_EQ(out["policy"], (json{{"keep_daily", 2}}));
+  EXPECT_EQ(out["policy"], (Json{{"keep_daily", 2}}));
   ASSERT_EQ(out["backups"].size(), 5u);
   EXPECT_EQ(out["backups"][0]["key"], keys[0]);
-  EXPECT_EQ(out["backups"][0]["reasons"], (json{"newest", "daily 2026-03-01"}));
-  EXPECT_EQ(out["backups"][2]["reasons"], (json{"daily 2026-02-28"}));
+  EXPECT_EQ(out["backups"][0]["reasons"], (Json{"newest", "daily 2026-03-01"}));
+  EXPECT_EQ(out["backups"][2]["reasons"], (Json{"daily 2026-02-28"}));
   EXPECT_EQ(out["backups"][4]["action"], "remove");
   EXPECT_EQ(out["backups"][4]["removed"], true);
 }
@@ -254,7 +254,7 @@ class PruneConsulTest : public CliTest {
 
   // `count` keys app/key-N through one transaction.
   void put_keys(int count) {
-    json ops = json::array();
+    Json ops = Json::array();
     for (int i = 0; i < count; ++i) {
       ops.push_back(
           {{"KV",
@@ -293,7 +293,7 @@ TEST_F(PruneConsulTest, AfterAWipedKvStorePruneRemovesNothingUntilConfirmed) {
   EXPECT_NE(held.all().find("--confirm-shrink"), std::string::npos) << held.all();
   auto held_json = run_tool({"prune", "--keep-last", "2", "--json"}, run_env);
   ASSERT_EQ(held_json.exit_code, 0) << held_json.all();
-  EXPECT_TRUE(json::parse(held_json.out)["held"].is_string()) << held_json.out;
+  EXPECT_TRUE(Json::parse(held_json.out)["held"].is_string()) << held_json.out;
 
   auto confirmed = run_tool({"prune", "--keep-last", "2", "--confirm-shrink"}, run_env);
   ASSERT_EQ(confirmed.exit_code, 0) << confirmed.all();

@@ -25,7 +25,7 @@
 namespace csnap::testing {
 namespace {
 
-using json = nlohmann::json;
+using Json = nlohmann::json;
 using namespace std::chrono_literals;
 
 class RestoreSafetyTest : public CliTest {
@@ -46,7 +46,7 @@ class RestoreSafetyTest : public CliTest {
     auto created = curl({"-X", "PUT", "--data-binary", R"({"Name":"other-app","TTL":"600s"})",
                          url("/v1/session/create")});
     EXPECT_TRUE(created.ok() && created->status == 200) << (created.ok() ? created->body : "");
-    return created.ok() ? json::parse(created->body).value("ID", "") : "";
+    return created.ok() ? Json::parse(created->body).value("ID", "") : "";
   }
   // Acquires `key` for `session` with `value`, as a lock holder does (?acquire=).
   void acquire(const std::string& key, const std::string& session, const std::string& value) {
@@ -56,11 +56,11 @@ class RestoreSafetyTest : public CliTest {
     ASSERT_EQ(acquired->body.substr(0, 4), "true") << key << ": " << acquired->body;
   }
   // The live entry at `key` as Consul returns it (curl), or null when it does not exist.
-  json entry(const std::string& key) {
+  Json entry(const std::string& key) {
     auto got = curl({url("/v1/kv/" + key)});
     if (!got.ok() || got->status != 200)
       return nullptr;
-    return json::parse(got->body).at(0);
+    return Json::parse(got->body).at(0);
   }
   // The session that holds `key`; "" when none holds it or the key does not exist.
   std::string session_of(const std::string& key) {
@@ -75,16 +75,16 @@ class RestoreSafetyTest : public CliTest {
     return decoded ? *decoded : "<not base64>";
   }
   // Every key, flags and value under `prefix`, with the consul CLI's export.
-  json exported(const std::string& prefix) {
+  Json exported(const std::string& prefix) {
     auto out = agent_->run_cli({"kv", "export", prefix});
     EXPECT_TRUE(out.ok());
-    return out.ok() ? json::parse(*out) : json();
+    return out.ok() ? Json::parse(*out) : Json();
   }
   std::size_t key_count(const std::string& prefix) {
     auto keys = curl({url("/v1/kv/" + prefix + "?keys")});
     if (!keys.ok() || keys->status != 200)
       return 0;
-    return json::parse(keys->body).size();
+    return Json::parse(keys->body).size();
   }
 };
 
@@ -108,7 +108,7 @@ TEST_F(RestoreSafetyTest, KeysHeldBySessionsKeepTheirValueAndSessionInBothModes)
       << dry.out;
   auto diff = run_tool({"diff", "latest", "--json"}, env());
   ASSERT_EQ(diff.exit_code, 0) << diff.all();
-  auto changes = json::parse(diff.out);
+  auto changes = Json::parse(diff.out);
   EXPECT_EQ(changes["kv"]["skip"], 1) << diff.out;
   bool diff_names_it = false;
   for (const auto& change : changes["changes"]) {
@@ -291,7 +291,7 @@ TEST_F(RestoreSafetyTest, AQueryConsulRefusesFailsTheRestoreAndIsNamed) {
   ASSERT_EQ(run({"tar", "-xf", (work_ / "plain.tar").string(), "-C", unpacked.string()}).exit_code,
             0);
   const auto queries_path = unpacked / "prepared-queries.json";
-  auto queries = json::parse(std::ifstream(queries_path));
+  auto queries = Json::parse(std::ifstream(queries_path));
   ASSERT_EQ(queries.size(), 1U);
   auto refused = queries[0];
   refused["ID"] = "ffffffff-0000-0000-0000-000000000001";
@@ -299,7 +299,7 @@ TEST_F(RestoreSafetyTest, AQueryConsulRefusesFailsTheRestoreAndIsNamed) {
   refused["Service"]["Service"] = "";
   queries.push_back(refused);
   std::ofstream(queries_path) << queries.dump(2) << "\n";
-  auto meta = json::parse(std::ifstream(unpacked / "meta.json"));
+  auto meta = Json::parse(std::ifstream(unpacked / "meta.json"));
   std::vector<std::string> tar_args{
       "tar", "--format=ustar",  "-cf",      (work_ / "crafted.tar").string(),
       "-C",  unpacked.string(), "meta.json"};
@@ -337,7 +337,7 @@ void seed(const std::string& address, const std::string& prefix, int count,
           const std::filesystem::path& scratch) {
   std::mt19937_64 random(7);
   for (int first = 0; first < count; first += 128) {
-    json ops = json::array();
+    Json ops = Json::array();
     for (int i = first; i < std::min(count, first + 128); ++i) {
       std::string value(200 + random() % 400, '\0');
       for (auto& c : value)
@@ -393,7 +393,7 @@ TEST_F(RestoreSafetyTest, ARestoreKilledMidwayAndRunAgainEndsExactlyAsTheBackup)
   auto now = exported("");
   // Every key, value and flag as at backup time; only the lastbackup key, written by the backup
   // itself after it read the KV store, is new.
-  json without_ours = json::array();
+  Json without_ours = Json::array();
   for (const auto& item : now) {
     if (item["key"] != "service/consul-snapshot/lastbackup")
       without_ours.push_back(item);

@@ -26,7 +26,7 @@ namespace {
 using test_common::slurp;
 
 namespace fs = std::filesystem;
-using json = nlohmann::json;
+using Json = nlohmann::json;
 
 struct Entry {
   std::string value;
@@ -98,14 +98,14 @@ class RoundTripTest : public CliTest {
   // Writes `data` with /v1/txn (in transactions well inside Consul's limits) and plain PUTs for
   // the values too large for a transaction.
   void put_all(const KvMap& data) {
-    json ops = json::array();
+    Json ops = Json::array();
     std::size_t body_bytes = 0;
     auto flush = [&] {
       if (ops.empty())
         return;
       auto [status, body] = http("PUT", "/v1/txn", ops.dump(), true);
       ASSERT_EQ(status, 200) << body;
-      ops = json::array();
+      ops = Json::array();
       body_bytes = 0;
     };
     for (const auto& [key, entry] : data) {
@@ -115,7 +115,7 @@ class RoundTripTest : public CliTest {
         ASSERT_EQ(status, 200) << key << ": " << body;
         continue;
       }
-      json op = {{"KV",
+      Json op = {{"KV",
                   {{"Verb", "set"},
                    {"Key", key},
                    {"Value", encode64(entry.value)},
@@ -135,7 +135,7 @@ class RoundTripTest : public CliTest {
     if (status == 404)
       return out;
     EXPECT_EQ(status, 200) << body;
-    for (const auto& item : json::parse(body)) {
+    for (const auto& item : Json::parse(body)) {
       Entry entry;
       entry.flags = item["Flags"].get<std::uint64_t>();
       if (!item["Value"].is_null())
@@ -252,9 +252,9 @@ TEST_F(RoundTripTest, AdversarialDataComesBackExactly) {
   ASSERT_EQ(restored.size(), data.size());
   for (const auto& [k, entry] : data) {
     auto it = restored.find(k);
-    ASSERT_NE(it, restored.end()) << "missing key " << json(k).dump();
-    EXPECT_EQ(it->second.flags, entry.flags) << json(k).dump();
-    EXPECT_TRUE(it->second.value == entry.value) << "value differs for " << json(k).dump();
+    ASSERT_NE(it, restored.end()) << "missing key " << Json(k).dump();
+    EXPECT_EQ(it->second.flags, entry.flags) << Json(k).dump();
+    EXPECT_TRUE(it->second.value == entry.value) << "value differs for " << Json(k).dump();
   }
   EXPECT_TRUE(fs::is_empty(work_ / "tmp")) << "temporary files were left behind";
 }
@@ -301,8 +301,8 @@ TEST_F(RoundTripTest, StockToolsReadTheBackup) {
   fs::create_directories(out);
   auto untar = run({"tar", "-xf", tar_path.string(), "-C", out.string()});
   ASSERT_EQ(untar.exit_code, 0) << untar.all();
-  auto meta = json::parse(slurp(out / "meta.json"));
-  auto kv = json::parse(slurp(out / "kv.json"));
+  auto meta = Json::parse(slurp(out / "meta.json"));
+  auto kv = Json::parse(slurp(out / "kv.json"));
   ASSERT_TRUE(kv.is_array());
   // The lastbackup key is written after the backup, so it is not inside it.
   EXPECT_EQ(kv.size(), data.size());
@@ -440,7 +440,7 @@ TEST_F(RoundTripTest, JsonLogLines) {
   std::string line;
   int count = 0;
   while (std::getline(lines, line)) {
-    auto object = json::parse(line, nullptr, false);
+    auto object = Json::parse(line, nullptr, false);
     ASSERT_FALSE(object.is_discarded()) << line;
     EXPECT_TRUE(object.contains("time") && object.contains("level") && object.contains("msg"))
         << line;

@@ -9,7 +9,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-const Clock::time_point now = Clock::time_point(1'800'000'000s);
+constexpr Clock::time_point kNow = Clock::time_point(1'800'000'000s);
 
 BackupOutcome outcome_finished_at(Clock::time_point finished) {
   BackupOutcome outcome;
@@ -21,9 +21,9 @@ BackupOutcome outcome_finished_at(Clock::time_point finished) {
 
 struct HealthCase {
   const char* name;
-  std::optional<Clock::duration> success_age;  // last_success->finished = now - this
-  std::optional<Clock::duration> cluster_age;  // cluster_last_backup = now - this
-  Clock::duration uptime;                      // started = now - this
+  std::optional<Clock::duration> success_age;  // last_success->finished = kNow - this
+  std::optional<Clock::duration> cluster_age;  // cluster_last_backup = kNow - this
+  Clock::duration uptime;                      // started = kNow - this
   std::string last_error;
   std::uint64_t failures_in_a_row;
   std::chrono::seconds max_age;
@@ -41,15 +41,15 @@ class HealthTable : public ::testing::TestWithParam<HealthCase> {};
 TEST_P(HealthTable, Answers) {
   const HealthCase& c = GetParam();
   Snapshot snapshot;
-  snapshot.started = now - c.uptime;
+  snapshot.started = kNow - c.uptime;
   if (c.success_age)
-    snapshot.last_success = outcome_finished_at(now - *c.success_age);
+    snapshot.last_success = outcome_finished_at(kNow - *c.success_age);
   if (c.cluster_age)
-    snapshot.cluster_last_backup = now - *c.cluster_age;
+    snapshot.cluster_last_backup = kNow - *c.cluster_age;
   snapshot.last_error = c.last_error;
   snapshot.failures_in_a_row = c.failures_in_a_row;
 
-  HealthAnswer answer = evaluate_health(snapshot, now, c.max_age);
+  HealthAnswer answer = evaluate_health(snapshot, kNow, c.max_age);
   EXPECT_EQ(answer.status, c.status);
   EXPECT_EQ(answer.body, c.body);
   EXPECT_EQ(answer.healthy(), c.status == 200);
@@ -91,9 +91,9 @@ INSTANTIATE_TEST_SUITE_P(
                    500, "No backup yet; last error: storage: 503 Slow Down"},
         HealthCase{"far_future_cluster_with_a_stale_own_backup", 7200s, -2'300'000'000s, 3h, "", 0, 3600s,
                    500, "Last backup 7200 seconds ago, older than the maximum age of 3600 seconds"},
-        HealthCase{"cluster_just_beyond_the_skew_allowance", std::nullopt, -(max_clock_skew + 1s), 3h, "", 0, 3600s,
+        HealthCase{"cluster_just_beyond_the_skew_allowance", std::nullopt, -(kMaxClockSkew + 1s), 3h, "", 0, 3600s,
                    500, "No backup yet"},
-        HealthCase{"cluster_at_the_skew_allowance", std::nullopt, -max_clock_skew, 3h, "", 0, 3600s,
+        HealthCase{"cluster_at_the_skew_allowance", std::nullopt, -kMaxClockSkew, 3h, "", 0, 3600s,
                    200, "Last backup 0 seconds ago"},
         HealthCase{"short_max_age", 91s, std::nullopt, 3h, "", 0, 90s,
                    500, "Last backup 91 seconds ago, older than the maximum age of 90 seconds"},
@@ -112,16 +112,16 @@ INSTANTIATE_TEST_SUITE_P(
 
 TEST(Health, ReportsTheBackupItJudged) {
   Snapshot snapshot;
-  snapshot.started = now - 1h;
-  snapshot.last_success = outcome_finished_at(now - 50s);
-  snapshot.cluster_last_backup = now - 10s;
-  HealthAnswer answer = evaluate_health(snapshot, now, 3600s);
+  snapshot.started = kNow - 1h;
+  snapshot.last_success = outcome_finished_at(kNow - 50s);
+  snapshot.cluster_last_backup = kNow - 10s;
+  HealthAnswer answer = evaluate_health(snapshot, kNow, 3600s);
   ASSERT_TRUE(answer.last_backup);
-  EXPECT_EQ(*answer.last_backup, now - 10s);
+  EXPECT_EQ(*answer.last_backup, kNow - 10s);
 
   Snapshot empty;
-  empty.started = now;
-  EXPECT_FALSE(evaluate_health(empty, now, 3600s).last_backup);
+  empty.started = kNow;
+  EXPECT_FALSE(evaluate_health(empty, kNow, 3600s).last_backup);
 }
 
 TEST(Health, FollowsTheStateThroughItsLife) {

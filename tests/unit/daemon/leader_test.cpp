@@ -10,40 +10,40 @@ namespace {
 
 using namespace std::chrono_literals;
 
-const SteadyClock::time_point t0 = SteadyClock::time_point(1000h);
+constexpr SteadyClock::time_point kT0 = SteadyClock::time_point(1000h);
 
 TEST(LeaderLease, NoConfirmedRenewalWithinTheTtlMeansTheLockIsLost) {
   LeaderLease lease(10s);
-  EXPECT_FALSE(lease.valid(t0)) << "no lease before the first confirmation";
+  EXPECT_FALSE(lease.valid(kT0)) << "no lease before the first confirmation";
   EXPECT_FALSE(lease.deadline());
 
-  lease.confirm(t0);
-  EXPECT_TRUE(lease.valid(t0));
-  EXPECT_TRUE(lease.valid(t0 + 9999ms));
-  EXPECT_FALSE(lease.valid(t0 + 10s)) << "a renewal that hangs past the TTL ends the lease";
-  EXPECT_EQ(lease.deadline(), t0 + 10s);
+  lease.confirm(kT0);
+  EXPECT_TRUE(lease.valid(kT0));
+  EXPECT_TRUE(lease.valid(kT0 + 9999ms));
+  EXPECT_FALSE(lease.valid(kT0 + 10s)) << "a renewal that hangs past the TTL ends the lease";
+  EXPECT_EQ(lease.deadline(), kT0 + 10s);
 
-  // A renewal sent at t0 + 3s and answered (however late) extends it from when it was sent.
-  lease.confirm(t0 + 3s);
-  EXPECT_TRUE(lease.valid(t0 + 12s));
-  EXPECT_FALSE(lease.valid(t0 + 13s));
+  // A renewal sent at kT0 + 3s and answered (however late) extends it from when it was sent.
+  lease.confirm(kT0 + 3s);
+  EXPECT_TRUE(lease.valid(kT0 + 12s));
+  EXPECT_FALSE(lease.valid(kT0 + 13s));
 }
 
 TEST(LeaderLease, AnOlderConfirmationNeverShortensIt) {
   LeaderLease lease(10s);
-  lease.confirm(t0 + 5s);
-  lease.confirm(t0);  // a slow answer to an earlier request arrives last
-  EXPECT_EQ(lease.deadline(), t0 + 15s);
+  lease.confirm(kT0 + 5s);
+  lease.confirm(kT0);  // a slow answer to an earlier request arrives last
+  EXPECT_EQ(lease.deadline(), kT0 + 15s);
 }
 
 TEST(LeaderLease, EndsWhenTheSessionIsGone) {
   LeaderLease lease(10s);
-  lease.confirm(t0);
+  lease.confirm(kT0);
   lease.end();
-  EXPECT_FALSE(lease.valid(t0 + 1s));
+  EXPECT_FALSE(lease.valid(kT0 + 1s));
   EXPECT_FALSE(lease.deadline());
-  lease.confirm(t0 + 2s);  // a new session
-  EXPECT_TRUE(lease.valid(t0 + 11s));
+  lease.confirm(kT0 + 2s);  // a new session
+  EXPECT_TRUE(lease.valid(kT0 + 11s));
 }
 
 TEST(LeaderLease, LockRequestsTimeOutWellWithinTheTtl) {

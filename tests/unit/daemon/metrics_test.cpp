@@ -13,7 +13,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-const Clock::time_point now = Clock::time_point(1'800'000'000s);
+constexpr Clock::time_point kNow = Clock::time_point(1'800'000'000s);
 
 struct Exposition {
   std::map<std::string, std::string> samples;  // "name{labels}" -> value text
@@ -58,16 +58,16 @@ Snapshot busy_snapshot() {
   Snapshot snapshot;
   snapshot.version = "0.1.0";
   snapshot.is_leader = true;
-  snapshot.started = now - 2h;
+  snapshot.started = kNow - 2h;
   BackupOutcome success;
-  success.started = now - 65s;
-  success.finished = now - 60s;
+  success.started = kNow - 65s;
+  success.finished = kNow - 60s;
   success.key = "backups/2027/1/15/host.consul.snapshot.1799999940.tar.zst";
   success.size_bytes = 123456789;
   success.entries = {{"kv", 100000}, {"acl_policies", 7}, {"prepared_queries", 2}};
   snapshot.last_success = success;
-  snapshot.cluster_last_backup = now - 60s;
-  snapshot.last_attempt = now - 5s;
+  snapshot.cluster_last_backup = kNow - 60s;
+  snapshot.last_attempt = kNow - 5s;
   snapshot.last_duration = std::chrono::duration<double>(1.5);
   snapshot.last_error = "reading the KV store: connection refused";
   snapshot.successes = 118;
@@ -78,7 +78,7 @@ Snapshot busy_snapshot() {
 
 TEST(Metrics, EveryValueOfABusyDaemon) {
   Snapshot snapshot = busy_snapshot();
-  auto text = render_metrics(snapshot, evaluate_health(snapshot, now, 3600s));
+  auto text = render_metrics(snapshot, evaluate_health(snapshot, kNow, 3600s));
   Exposition metrics = parse(text);
 
   EXPECT_EQ(value(metrics, "consul_snapshot_build_info{version=\"0.1.0\"}"), 1);
@@ -105,14 +105,14 @@ TEST(Metrics, EveryValueOfABusyDaemon) {
 TEST(Metrics, APartialLastBackup) {
   Snapshot snapshot = busy_snapshot();
   snapshot.last_success->partial = true;
-  Exposition metrics = parse(render_metrics(snapshot, evaluate_health(snapshot, now, 3600s)));
+  Exposition metrics = parse(render_metrics(snapshot, evaluate_health(snapshot, kNow, 3600s)));
   EXPECT_EQ(value(metrics, "consul_snapshot_last_backup_partial"), 1);
 }
 
 TEST(Metrics, RetentionHeldByTheShrinkGuard) {
   Snapshot snapshot = busy_snapshot();
   snapshot.retention_held = "the newest backup reason-marker holds 0 KV entries, ...";
-  auto text = render_metrics(snapshot, evaluate_health(snapshot, now, 3600s));
+  auto text = render_metrics(snapshot, evaluate_health(snapshot, kNow, 3600s));
   EXPECT_EQ(value(parse(text), "consul_snapshot_retention_held"), 1);
   // The reason goes to the log, not into a label.
   EXPECT_EQ(text.find("reason-marker"), std::string::npos) << text;
@@ -121,14 +121,14 @@ TEST(Metrics, RetentionHeldByTheShrinkGuard) {
 TEST(Metrics, TimestampsKeepSubSecondPrecision) {
   Snapshot snapshot = busy_snapshot();
   snapshot.last_attempt = Clock::time_point(1'800'000'000'250ms);
-  Exposition metrics = parse(render_metrics(snapshot, evaluate_health(snapshot, now, 3600s)));
+  Exposition metrics = parse(render_metrics(snapshot, evaluate_health(snapshot, kNow, 3600s)));
   EXPECT_DOUBLE_EQ(value(metrics, "consul_snapshot_last_attempt_timestamp_seconds"),
                    1'800'000'000.25);
 }
 
 TEST(Metrics, EveryFamilyHasHelpAndTheRightType) {
   Snapshot snapshot = busy_snapshot();
-  Exposition metrics = parse(render_metrics(snapshot, evaluate_health(snapshot, now, 3600s)));
+  Exposition metrics = parse(render_metrics(snapshot, evaluate_health(snapshot, kNow, 3600s)));
   const std::set<std::string> counters = {"consul_snapshot_backups_total",
                                           "consul_snapshot_backup_failures_total"};
   EXPECT_EQ(metrics.types.size(), 15u);
@@ -147,12 +147,12 @@ TEST(Metrics, EveryFamilyHasHelpAndTheRightType) {
 TEST(Metrics, ADaemonThatNeverBackedUp) {
   Snapshot snapshot;
   snapshot.version = "0.1.0";
-  snapshot.started = now - 2h;
+  snapshot.started = kNow - 2h;
   snapshot.is_leader = false;
   snapshot.failures = {{"lock", 2}};
   snapshot.failures_in_a_row = 2;
   snapshot.last_error = "acquiring the lock: 403";
-  auto health = evaluate_health(snapshot, now, 3600s);
+  auto health = evaluate_health(snapshot, kNow, 3600s);
   ASSERT_FALSE(health.healthy());
   Exposition metrics = parse(render_metrics(snapshot, health));
 
@@ -176,7 +176,7 @@ TEST(Metrics, LabelValuesAreEscaped) {
   Snapshot snapshot = busy_snapshot();
   snapshot.version = "1.0 \"beta\"\\x";
   snapshot.failures = {{"odd\ncause", 1}};
-  auto text = render_metrics(snapshot, evaluate_health(snapshot, now, 3600s));
+  auto text = render_metrics(snapshot, evaluate_health(snapshot, kNow, 3600s));
   EXPECT_NE(text.find("consul_snapshot_build_info{version=\"1.0 \\\"beta\\\"\\\\x\"} 1"),
             std::string::npos)
       << text;

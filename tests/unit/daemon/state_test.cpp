@@ -82,7 +82,7 @@ TEST(State, TheHistoryKeepsTheLastAttemptsOnly) {
       state.succeeded(outcome(i));
   }
   Snapshot snapshot = state.snapshot();
-  ASSERT_EQ(snapshot.history.size(), State::default_history_limit);
+  ASSERT_EQ(snapshot.history.size(), State::kDefaultHistoryLimit);
   // Attempts 150 to 249, oldest first.
   EXPECT_EQ(snapshot.history.front().key, "backups/150.tar.zst");
   EXPECT_EQ(snapshot.history.back().error, "failure 249");
@@ -107,11 +107,11 @@ TEST(State, AHistoryOfOne) {
 TEST(State, LongErrorsAreCutInTheHistoryOnly) {
   State state("0.1.0", false);
   // A 2-byte character straddles the cut: it is dropped whole.
-  std::string message = std::string(Attempt::max_error_bytes - 1, 'x') + "\xC3\xA9" + "tail";
+  std::string message = std::string(Attempt::kMaxErrorBytes - 1, 'x') + "\xC3\xA9" + "tail";
   state.failed("storage", message, 1s);
   Snapshot snapshot = state.snapshot();
   EXPECT_EQ(snapshot.last_error, message);
-  EXPECT_EQ(snapshot.history[0].error, std::string(Attempt::max_error_bytes - 1, 'x') + "...");
+  EXPECT_EQ(snapshot.history[0].error, std::string(Attempt::kMaxErrorBytes - 1, 'x') + "...");
 }
 
 // An error message can carry a secret (a token echoed in a URL, a key in a server's answer): what

@@ -10,31 +10,31 @@ namespace {
 
 using namespace std::chrono_literals;
 
-const Clock::time_point now = Clock::time_point(1'800'000'000s);  // 2027-01-15T08:00:00Z
+constexpr Clock::time_point kNow = Clock::time_point(1'800'000'000s);  // 2027-01-15T08:00:00Z
 
 TEST(Status, ABusyDaemon) {
   Snapshot snapshot;
   snapshot.version = "0.1.0";
   snapshot.is_leader = true;
   snapshot.lock_enabled = true;
-  snapshot.started = now - 3600s;
+  snapshot.started = kNow - 3600s;
   BackupOutcome success;
-  success.started = now - 62s;
-  success.finished = now - 60s;
+  success.started = kNow - 62s;
+  success.finished = kNow - 60s;
   success.key = "backups/2027/1/15/host.consul.snapshot.1799999938.tar.zst";
   success.size_bytes = 4096;
   success.entries = {{"kv", 12}, {"acl_tokens", 3}};
   snapshot.last_success = success;
-  snapshot.cluster_last_backup = now - 60s;
-  snapshot.last_attempt = now - 10s;
+  snapshot.cluster_last_backup = kNow - 60s;
+  snapshot.last_attempt = kNow - 10s;
   snapshot.last_duration = std::chrono::duration<double>(0.25);
   snapshot.last_error = "writing backups/x: 503 Slow Down";
   snapshot.successes = 59;
   snapshot.failures = {{"storage", 2}, {"consul", 1}};
   snapshot.failures_in_a_row = 1;
-  auto health = evaluate_health(snapshot, now, 3600s);
+  auto health = evaluate_health(snapshot, kNow, 3600s);
 
-  auto status = nlohmann::json::parse(render_status(snapshot, health, 3600s, now));
+  auto status = nlohmann::json::parse(render_status(snapshot, health, 3600s, kNow));
   EXPECT_EQ(status["version"], "0.1.0");
   EXPECT_EQ(status["started"], "2027-01-15T07:00:00Z");
   EXPECT_EQ(status["uptime_seconds"], 3600);
@@ -65,10 +65,10 @@ TEST(Status, ABusyDaemon) {
 
 TEST(Status, PartialAndHistory) {
   Snapshot snapshot;
-  snapshot.started = now - 3600s;
+  snapshot.started = kNow - 3600s;
   BackupOutcome success;
-  success.started = now - 62s;
-  success.finished = now - 60s;
+  success.started = kNow - 62s;
+  success.finished = kNow - 60s;
   success.key = "backups/a.tar.zst";
   success.size_bytes = 4096;
   success.entries = {{"kv", 12}};
@@ -76,7 +76,7 @@ TEST(Status, PartialAndHistory) {
   snapshot.last_success = success;
 
   Attempt failure;
-  failure.started = now - 120s;
+  failure.started = kNow - 120s;
   failure.duration = std::chrono::duration<double>(0.5);
   failure.cause = "storage";
   failure.error = "uploading: 503 Slow Down";
@@ -91,7 +91,7 @@ TEST(Status, PartialAndHistory) {
   snapshot.history = {failure, done};
 
   auto status = nlohmann::json::parse(
-      render_status(snapshot, evaluate_health(snapshot, now, 3600s), 3600s, now));
+      render_status(snapshot, evaluate_health(snapshot, kNow, 3600s), 3600s, kNow));
   EXPECT_EQ(status["last_success"]["partial"], true);
   ASSERT_EQ(status["history"].size(), 2u);
   EXPECT_EQ(status["history"][0], (nlohmann::json{{"started", "2027-01-15T07:58:00Z"},
@@ -117,10 +117,10 @@ TEST(Status, PartialAndHistory) {
 TEST(Status, BeforeTheFirstBackupUnknownsAreNull) {
   Snapshot snapshot;
   snapshot.version = "0.1.0";
-  snapshot.started = now - 5s;
+  snapshot.started = kNow - 5s;
   snapshot.lock_enabled = false;
-  auto health = evaluate_health(snapshot, now, 3600s);
-  auto status = nlohmann::json::parse(render_status(snapshot, health, 3600s, now));
+  auto health = evaluate_health(snapshot, kNow, 3600s);
+  auto status = nlohmann::json::parse(render_status(snapshot, health, 3600s, kNow));
   EXPECT_TRUE(status["last_success"].is_null());
   EXPECT_TRUE(status["cluster_last_backup"].is_null());
   EXPECT_TRUE(status["last_attempt"].is_null());
@@ -135,9 +135,9 @@ TEST(Status, BeforeTheFirstBackupUnknownsAreNull) {
 
 TEST(Status, InvalidUtf8InAnErrorStillGivesValidJson) {
   Snapshot snapshot;
-  snapshot.started = now;
+  snapshot.started = kNow;
   snapshot.last_error = "bad byte \xff here";
-  auto text = render_status(snapshot, evaluate_health(snapshot, now, 60s), 60s, now);
+  auto text = render_status(snapshot, evaluate_health(snapshot, kNow, 60s), 60s, kNow);
   auto status = nlohmann::json::parse(text);
   EXPECT_EQ(status["last_error"], "bad byte \xEF\xBF\xBD here");
 }

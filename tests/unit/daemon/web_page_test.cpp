@@ -13,7 +13,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-const Clock::time_point now = Clock::time_point(1'800'000'000s);  // 2027-01-15T08:00:00Z
+constexpr Clock::time_point kNow = Clock::time_point(1'800'000'000s);  // 2027-01-15T08:00:00Z
 
 std::size_t count(const std::string& text, const std::string& needle) {
   std::size_t found = 0;
@@ -56,10 +56,10 @@ Snapshot busy_snapshot() {
   Snapshot snapshot;
   snapshot.version = "0.1.0";
   snapshot.is_leader = true;
-  snapshot.started = now - 3h;
+  snapshot.started = kNow - 3h;
   BackupOutcome last;
-  last.started = now - 62s;
-  last.finished = now - 60s;
+  last.started = kNow - 62s;
+  last.finished = kNow - 60s;
   last.key = "backups/2027/1/15/host.consul.snapshot.1799999938.tar.zst";
   last.size_bytes = 4096;
   last.entries = {{"kv", 12}, {"acl_tokens", 3}};
@@ -69,8 +69,8 @@ Snapshot busy_snapshot() {
   snapshot.last_duration = last.finished - last.started;
   snapshot.successes = 3;
   snapshot.failures = {{"storage", 2}};
-  snapshot.history = {success(now - 3600s, 1000), failure(now - 2400s, "first failure"),
-                      success(now - 1800s, 2000), failure(now - 1200s, "second failure"),
+  snapshot.history = {success(kNow - 3600s, 1000), failure(kNow - 2400s, "first failure"),
+                      success(kNow - 1800s, 2000), failure(kNow - 1200s, "second failure"),
                       success(last.started, last.size_bytes, last.key)};
   snapshot.history.back().entries = last.entries;
   return snapshot;
@@ -78,7 +78,7 @@ Snapshot busy_snapshot() {
 
 std::string page(const Snapshot& snapshot,
                  const std::optional<Result<BackupListing>>& backups = std::nullopt) {
-  return render_page(snapshot, evaluate_health(snapshot, now, 3600s), 3600s, now, backups);
+  return render_page(snapshot, evaluate_health(snapshot, kNow, 3600s), 3600s, kNow, backups);
 }
 
 TEST(WebPage, StatusOfABusyDaemon) {
@@ -106,7 +106,7 @@ TEST(WebPage, StatusOfABusyDaemon) {
 TEST(WebPage, AnUnhealthyDaemonShowsTheError) {
   Snapshot snapshot;
   snapshot.version = "0.1.0";
-  snapshot.started = now - 2h;
+  snapshot.started = kNow - 2h;
   snapshot.lock_enabled = true;
   snapshot.failures = {{"consul", 1}};
   snapshot.failures_in_a_row = 1;
@@ -131,12 +131,12 @@ TEST(WebPage, EveryStringFromOutsideIsEscaped) {
   Snapshot snapshot = busy_snapshot();
   snapshot.version = "<i>1</i>";
   snapshot.last_success->key = evil;
-  snapshot.history.push_back(success(now - 30s, 10, evil));
-  snapshot.history.push_back(failure(now - 20s, "<img src=x onerror=alert(1)>"));
+  snapshot.history.push_back(success(kNow - 30s, 10, evil));
+  snapshot.history.push_back(failure(kNow - 20s, "<img src=x onerror=alert(1)>"));
   snapshot.history.back().cause = "<cause>";
   BackupListing listing;
   listing.storage = "s3://bucket/<prefix>";
-  listing.backups = {{evil, 10, now - 30s}};
+  listing.backups = {{evil, 10, kNow - 30s}};
   std::string html = page(snapshot, Result<BackupListing>(listing));
 
   EXPECT_EQ(html.find("<script"), std::string::npos) << html;
@@ -173,8 +173,8 @@ TEST(WebPage, BackupsWithCountsWhereKnown) {
   Snapshot snapshot = busy_snapshot();
   BackupListing listing;
   listing.storage = "file:///var/backups";
-  listing.backups = {{snapshot.last_success->key, 4096, now - 60s},
-                     {"backups/older.tar.zst", std::uint64_t{3} * 1024 * 1024, now - 86400s}};
+  listing.backups = {{snapshot.last_success->key, 4096, kNow - 60s},
+                     {"backups/older.tar.zst", std::uint64_t{3} * 1024 * 1024, kNow - 86400s}};
   std::string html = page(snapshot, Result<BackupListing>(listing));
   EXPECT_NE(html.find("<h2>Backups in <code>file:///var/backups</code></h2>"), std::string::npos);
   EXPECT_NE(html.find("2 backups, 3.0 MiB (3149824 bytes) in all."), std::string::npos) << html;
@@ -210,23 +210,23 @@ TEST(Chart, OnePointPerAttempt) {
   EXPECT_NE(svg.find("<title>2027-01-15T07:00:00Z: 1000 B</title>"), std::string::npos);
   EXPECT_NE(svg.find("took 7.00 s, failed (storage)</title>"), std::string::npos);
   EXPECT_EQ(svg.find("NaN"), std::string::npos);
-  EXPECT_EQ(
-      count(render_page(snapshot, evaluate_health(snapshot, now, 3600s), 3600s, now, std::nullopt),
-            "<svg "),
-      1u);
+  EXPECT_EQ(count(render_page(snapshot, evaluate_health(snapshot, kNow, 3600s), 3600s, kNow,
+                              std::nullopt),
+                  "<svg "),
+            1u);
 }
 
 TEST(Chart, OneAttemptAndOnlyFailures) {
-  std::string svg = render_chart({success(now, 0)});
+  std::string svg = render_chart({success(kNow, 0)});
   EXPECT_EQ(count(svg, "<circle class=\"size-point\""), 1u);
   EXPECT_EQ(polyline_points(svg, "size-line"), 1);
   EXPECT_NE(svg.find("380.0,"), std::string::npos) << "a lone point sits in the middle";
   EXPECT_EQ(svg.find("nan"), std::string::npos);
   EXPECT_EQ(svg.find("inf"), std::string::npos);
 
-  Attempt instant = failure(now, "x");
+  Attempt instant = failure(kNow, "x");
   instant.duration = std::chrono::duration<double>(0);
-  svg = render_chart({instant, failure(now + 60s, "y")});
+  svg = render_chart({instant, failure(kNow + 60s, "y")});
   EXPECT_EQ(count(svg, "<circle class=\"size-point\""), 0u);
   EXPECT_EQ(polyline_points(svg, "size-line"), -1);
   EXPECT_EQ(polyline_points(svg, "duration-line"), 2);
@@ -236,7 +236,7 @@ TEST(Chart, OneAttemptAndOnlyFailures) {
 TEST(Chart, AFullHistory) {
   std::vector<Attempt> history;
   for (int i = 0; i < 100; ++i)
-    history.push_back(success(now + std::chrono::minutes(i), 1000 + i));
+    history.push_back(success(kNow + std::chrono::minutes(i), 1000 + i));
   std::string svg = render_chart(history);
   EXPECT_EQ(count(svg, "<circle class=\"size-point\""), 100u);
   EXPECT_EQ(polyline_points(svg, "duration-line"), 100);
