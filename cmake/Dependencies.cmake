@@ -14,6 +14,12 @@ pkg_check_modules(ZSTD REQUIRED IMPORTED_TARGET libzstd)
 pkg_check_modules(LIBARCHIVE REQUIRED IMPORTED_TARGET libarchive>=3.6)
 # Debian builds cpp-httplib as a shared library; pkg-config carries its compile definitions.
 pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
+# msgpack-c's C++ headers (header-only) read the records of Consul's Raft snapshots. Its own CMake
+# target drags in Boost, which nothing here needs: MSGPACK_NO_BOOST keeps Boost out.
+find_path(MSGPACK_INCLUDE_DIR msgpack.hpp REQUIRED)
+add_library(csnap_msgpack INTERFACE)
+target_include_directories(csnap_msgpack SYSTEM INTERFACE ${MSGPACK_INCLUDE_DIR})
+target_compile_definitions(csnap_msgpack INTERFACE MSGPACK_NO_BOOST MSGPACK_DEFAULT_API_VERSION=3)
 if(CSNAP_BUILD_TESTS)
   find_package(GTest REQUIRED)
 endif()

@@ -11,6 +11,8 @@ packages=(
   libcurl4-openssl-dev libssl-dev zlib1g-dev libzstd-dev libarchive-dev rapidjson-dev nlohmann-json3-dev
   libcli11-dev libspdlog-dev libfmt-dev libpugixml-dev libtomlplusplus-dev prometheus-cpp-dev
   libcpp-httplib-dev libgtest-dev libgmock-dev libbenchmark-dev
+  # msgpack-c's C++ headers: Consul's Raft snapshot records (archive/raft_snapshot.cpp)
+  libmsgpack-cxx-dev
   # independent checkers used by the tests (prometheus: promtool and a server that scrapes /metrics)
   curl zstd tar age gzip expect time prometheus
 )

@@ -9,7 +9,11 @@ cache_root="${CONSUL_SNAPSHOT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/consul-snap
 venv="$cache_root/venv"
 python="$venv/bin/python"
 
-check='import boto3, awscli, moto.server'
+# moto is pinned: 5.2.6 (the newest in December 2026) answers the tests' readiness probe, an
+# unsigned POST of Action=GetCallerIdentity, with a 500 from an assertion in its own response
+# code, so the web-identity tests could not start it. They pass with 5.1.22.
+moto_version=5.1.22
+check="import boto3, awscli, moto.server, importlib.metadata as m; assert m.version('moto') == '$moto_version'"
 if [[ -x "$python" ]] && "$python" -c "$check" 2>/dev/null; then
   echo "$python"
   exit 0
@@ -20,6 +24,6 @@ mkdir -p "$cache_root"
 echo "install-py-tools: installing boto3, awscli and moto[server] into $venv" >&2
 [[ -x "$python" ]] || python3 -m venv "$venv" >&2
 "$python" -m pip install --quiet --disable-pip-version-check "boto3>=1.28,<2" "awscli>=1.29,<2" \
-  "moto[server]>=5,<6" >&2
+  "moto[server]==$moto_version" >&2
 "$python" -c "$check" >&2
 echo "$python"

@@ -10,8 +10,8 @@
 # measures the process's memory and threads: ThreadSanitizer's runtime adds a thread and shadow
 # memory of its own (it runs in the default and asan presets), and
 # DaemonHaTest.SigtermDuringALargeBackupAbortsAfterTheGraceOrFinishesWithinIt, whose 100 MB backup
-# takes 270 s under ThreadSanitizer (it runs in the default and asan presets; the shutdown grace's
-# threads are also in the other daemon tests).
+# takes 270 s under ThreadSanitizer (it runs in the default preset; the shutdown grace's threads
+# are also in the other daemon tests).
 # The integration tests need the servers scripts/test.sh finds (CONSUL_BIN, WEED_BIN,
 # TOXIPROXY_BIN, ...).
 #

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "codec/sha256.hpp"
 #include "util/time.hpp"
 
 namespace csnap::archive {
@@ -13,16 +14,6 @@ using Json = nlohmann::ordered_json;
 
 Error corrupt(std::string_view what) {
   return Error(ErrorKind::corrupt, fmt::format("meta.json: {}", what));
-}
-
-bool is_sha256_hex(std::string_view text) {
-  if (text.size() != 64)
-    return false;
-  for (char c : text) {
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
-      return false;
-  }
-  return true;
 }
 
 Result<std::string> get_string(const Json& object, const char* field) {
@@ -192,7 +183,7 @@ Result<Meta> meta_from_json(std::string_view text) {
     if (auto status = validate_member_name(member.name); !status) {
       return corrupt(fmt::format("members[{}]: {}", i, status.error().message()));
     }
-    if (!is_sha256_hex(member.sha256)) {
+    if (!codec::is_sha256_hex(member.sha256)) {
       return corrupt(
           fmt::format("members[{}] ({}): sha256 is not 64 lowercase hex digits", i, member.name));
     }

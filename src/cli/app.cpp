@@ -1,5 +1,6 @@
 #include "cli/app.hpp"
 
+#include <cassert>
 #include <csignal>
 #include <cstdlib>
 #include <ctime>
@@ -7,6 +8,8 @@
 #include <map>
 #include <string>
 #include <thread>
+#include <type_traits>
+#include <variant>
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -17,6 +20,7 @@
 
 #include "cli/command_set.hpp"
 #include "cli/commands.hpp"
+#include "cli/option_checks.hpp"
 #include "config/options.hpp"
 #include "util/log.hpp"
 #include "util/stop.hpp"
@@ -82,13 +86,14 @@ namespace {
 
 // Resolves the configuration of `command` (flags, environment, file), sets up the log from it
 // and runs the command.
-Result<int> run_configured(const CommandSpec& command,
+Result<int> run_configured(const CommandSpec& command, const CommandSpec::WithConfig& run,
                            std::map<std::string, std::string, std::less<>> flags) {
   if (!command.handles_signals || !command.handles_signals())
     stop_on_signals();
   config::ResolveInput input;
   input.flags = std::move(flags);
   input.scope = command.scope;
+  input.checks = option_checks();
   auto config = config::resolve(input);
   if (!config.ok()) {
     log::error("{}", config.error().message());
@@ -104,7 +109,7 @@ Result<int> run_configured(const CommandSpec& command,
   for (const auto& secret : config->secrets())
     log::register_secret(secret.reveal());
   log::debug("configuration:\n{}", config->describe());
-  return command.run(*config);
+  return run(*config);
 }
 
 int run_command(int argc, char** argv) {
@@ -127,9 +132,18 @@ int run_command(int argc, char** argv) {
     return code == 0 ? exit_ok : exit_usage;
   }
 
+  // require_subcommand(1): a parse that succeeded chose exactly one command.
   const auto chosen = commands.chosen();
+  assert(chosen.spec != nullptr);
   const CommandSpec& command = *chosen.spec;
-  auto code = command.run_alone ? command.run_alone() : run_configured(command, chosen.flags);
+  auto code = std::visit(
+      [&](const auto& run) -> Result<int> {
+        if constexpr (std::is_same_v<std::decay_t<decltype(run)>, CommandSpec::Alone>)
+          return run();
+        else
+          return run_configured(command, run, chosen.flags);
+      },
+      command.run);
   if (!code.ok()) {
     log::error("{}", code.error().message());
     return exit_code_for(code.error());

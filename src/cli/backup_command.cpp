@@ -13,6 +13,10 @@
 namespace csnap::cli {
 namespace {
 
+struct BackupCommand {
+  bool once = false;
+};
+
 constexpr std::string_view kBackupExamples = R"(
 Examples:
   # one backup of a local agent into ./consul-snapshots
@@ -60,8 +64,6 @@ Status backup_once(const config::Config& config, const ops::BackupOptions& optio
   return {};
 }
 
-}  // namespace
-
 Status backup_command(const config::Config& config, const BackupCommand& command) {
   log::info("v{}: Starting Consul Snapshot", kToolVersion);
   // Options are checked once, before the first backup: a bad one is a configuration error.
@@ -70,6 +72,8 @@ Status backup_command(const config::Config& config, const BackupCommand& command
     return backup_once(config, options);
   return run_daemon(config, options);
 }
+
+}  // namespace
 
 void add_backup_command(CommandSet& commands) {
   auto args = std::make_shared<BackupCommand>();

@@ -40,7 +40,7 @@ CLI::App& CommandSet::add(CommandSpec spec) {
   auto& entry = *entries_.emplace_back(std::make_unique<Entry>());
   entry.spec = std::move(spec);
   entry.app = app_.add_subcommand(entry.spec.name, entry.spec.help);
-  if (!entry.spec.run)
+  if (std::holds_alternative<CommandSpec::Alone>(entry.spec.run))
     return *entry.app;  // reads no configuration: no table options, no exit codes to explain
   entry.app->footer(std::string(entry.spec.examples) + std::string(kExitCodesHelp));
   for (const auto& option_spec : config::option_table()) {

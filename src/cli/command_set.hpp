@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include <CLI/CLI.hpp>
@@ -25,12 +26,14 @@ struct CommandSpec {
   // Shown in its --help above the exit codes: examples and notes. "" for none.
   std::string_view examples = {};
   // The option table's options it takes beside the global ones (config::scope_* bits), resolved
-  // into the Config its `run` gets. A command with `run_alone` takes none.
+  // into the Config its `run` gets. A command that runs `Alone` takes none.
   unsigned scope = 0;
-  // Exactly one of these is set: `run` for a command that reads the configuration, `run_alone`
-  // for one that reads nothing of it (version, config-reference). Each returns the exit code.
-  std::function<Result<int>(const config::Config&)> run = {};
-  std::function<Result<int>()> run_alone = {};
+  // What runs it, returning the exit code: with the resolved configuration, or alone for a
+  // command that reads nothing of it (version, config-reference; it then runs even when the
+  // environment holds a bad value).
+  using WithConfig = std::function<Result<int>(const config::Config&)>;
+  using Alone = std::function<Result<int>()>;
+  std::variant<WithConfig, Alone> run = WithConfig{};
   // Whether, as parsed, it waits for SIGINT and SIGTERM itself (the daemon) rather than having
   // them turned into a stop request (util/stop.hpp). Unset: it does not.
   std::function<bool()> handles_signals = {};
@@ -40,7 +43,7 @@ class CommandSet {
  public:
   // The chosen command, once the command line is parsed.
   struct Chosen {
-    const CommandSpec* spec = nullptr;
+    const CommandSpec* spec = nullptr;  // never null after a parse that succeeded
     // The table options given on the command line, by name, with their values.
     std::map<std::string, std::string, std::less<>> flags;
   };

@@ -23,6 +23,12 @@
 namespace csnap::cli {
 namespace {
 
+// prune: apply the retention policy now. Exit 2 without a policy, 1 when a removal failed.
+struct PruneCommand {
+  bool dry_run = false;  // list what would be removed, remove nothing
+  bool json = false;
+};
+
 constexpr std::string_view kPruneExamples = R"(
 Examples:
   # what the policy would remove, removing nothing
@@ -70,8 +76,6 @@ Json policy_json(const ops::RetentionPolicy& policy) {
 std::string plural(std::size_t count, std::string_view one, std::string_view many) {
   return fmt::format("{} {}", count, count == 1 ? one : many);
 }
-
-}  // namespace
 
 Result<int> prune_command(const config::Config& config, const PruneCommand& command) {
   CSNAP_ASSIGN_OR_RETURN(auto policy, retention_policy(config));
@@ -199,6 +203,8 @@ Result<int> prune_command(const config::Config& config, const PruneCommand& comm
   }
   return exit_ok;
 }
+
+}  // namespace
 
 void add_prune_command(CommandSet& commands) {
   auto args = std::make_shared<PruneCommand>();

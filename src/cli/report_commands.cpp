@@ -20,6 +20,13 @@
 namespace csnap::cli {
 namespace {
 
+// diff, inspect and list: the backup they name (as for restore) and how they print.
+struct ReportCommand {
+  std::string backup;
+  bool json = false;
+  bool exit_code = false;  // diff: exit 1 when there are differences
+};
+
 constexpr std::string_view kDiffExamples = R"(
 Examples:
   # what restoring the newest backup would change, key by key
@@ -52,8 +59,6 @@ std::string counts_text(const std::map<std::string, std::uint64_t>& counts) {
   }
   return out.empty() ? "-" : out;
 }
-
-}  // namespace
 
 Result<int> diff_command(const config::Config& config, const ReportCommand& command) {
   CSNAP_ASSIGN_OR_RETURN(auto options, restore_options(config));
@@ -245,6 +250,8 @@ Status list_command(const config::Config& config, const ReportCommand& command) 
     log::info("No backups under '{}' in {}", prefix, storage->describe());
   return {};
 }
+
+}  // namespace
 
 void add_report_commands(CommandSet& commands) {
   auto diff = std::make_shared<ReportCommand>();

@@ -196,6 +196,13 @@ std::string plan_table(const ops::RestorePreview& preview) {
   return table.render();
 }
 
+namespace {
+
+// A backup named by a storage key, "latest", or a local file; "" = LOCAL_BACKUP_FILE.
+struct RestoreCommand {
+  std::string backup;
+};
+
 Status restore_command(const config::Config& config, const RestoreCommand& command) {
   CSNAP_ASSIGN_OR_RETURN(auto options, restore_options(config));
   CSNAP_ASSIGN_OR_RETURN(auto backup, locate_backup(config, command.backup));
@@ -236,6 +243,8 @@ Status restore_command(const config::Config& config, const RestoreCommand& comma
   log::info("Restore completed.");
   return {};
 }
+
+}  // namespace
 
 void add_restore_command(CommandSet& commands) {
   auto args = std::make_shared<RestoreCommand>();

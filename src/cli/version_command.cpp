@@ -9,6 +9,7 @@
 #include "cli/version.hpp"
 
 namespace csnap::cli {
+namespace {
 
 Status version_command() {
   fmt::print("consul-snapshot {}\n", kToolVersion);
@@ -20,19 +21,21 @@ Status version_command() {
   return {};
 }
 
+}  // namespace
+
 void add_version_commands(CommandSet& commands) {
   commands.add({
       .name = "version",
       .help = "version, build and linked library versions",
-      .run_alone = [] { return exit_status(version_command()); },
+      .run = CommandSpec::Alone([] { return exit_status(version_command()); }),
   });
   commands.add({
       .name = "config-reference",
       .help = "print every option (flag, environment variable, file key) as Markdown",
-      .run_alone = []() -> Result<int> {
+      .run = CommandSpec::Alone([]() -> Result<int> {
         fmt::print("{}", config::reference_markdown());
         return exit_ok;
-      },
+      }),
   });
 }
 

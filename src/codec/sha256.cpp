@@ -1,5 +1,6 @@
 #include "codec/sha256.hpp"
 
+#include <algorithm>
 #include <cassert>
 #include <cstdlib>
 
@@ -93,6 +94,12 @@ Status HashingSink::finish() {
   finished_ = true;
   digest_ = hash_.hex_digest();
   return {};
+}
+
+bool is_sha256_hex(std::string_view text) {
+  return text.size() == 64 && std::all_of(text.begin(), text.end(), [](char c) {
+           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+         });
 }
 
 Result<std::size_t> HashingSource::read(std::span<std::byte> buffer) {

@@ -37,6 +37,9 @@ class Sha256 {
   std::unique_ptr<Context> context_;
 };
 
+// Whether `text` is a SHA-256 as `Sha256::hex_digest` writes it: 64 lowercase hex digits.
+bool is_sha256_hex(std::string_view text);
+
 // Passes everything to `downstream`, counting bytes and hashing them; `finish` finishes
 // `downstream` and fixes `sha256_hex`.
 class HashingSink final : public ByteSink {

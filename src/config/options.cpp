@@ -313,6 +313,15 @@ Result<Config> resolve(const ResolveInput& input) {
                                describe_source(spec, value.source), spec.unsupported));
     }
     CSNAP_TRY(validate(spec, value.text, value.source));
+    for (const auto& check : input.checks) {
+      if (check.index != index || value.text.empty())
+        continue;
+      if (auto checked = check.check(value.text); !checked.ok()) {
+        return Error(ErrorKind::invalid_argument,
+                     fmt::format("{} (from {})", checked.error().message(),
+                                 describe_source(spec, value.source)));
+      }
+    }
     ConfigBuilder::set(config, index, std::move(value));
   }
   return config;

@@ -190,16 +190,30 @@ class Config {
   std::vector<Value> values_ = std::vector<Value>(std::size(kOptionTable));
 };
 
+// A check of an option's value that the table cannot spell as a type, choices or range, because
+// the syntax belongs to the module that reads the value (`--only` to ops, `--http-addr` to the
+// daemon...). The module's own parser is the check, so the value is checked when the
+// configuration is loaded by the same code that reads it later. cli/option_checks.cpp lists them.
+struct ValueCheck {
+  template <typename T>
+  ValueCheck(Option<T> option, std::function<Status(std::string_view)> parser)
+      : index(option.index()), check(std::move(parser)) {}
+
+  std::size_t index;
+  std::function<Status(std::string_view)> check;  // its error says what is wrong and allowed
+};
+
 struct ResolveInput {
   std::map<std::string, std::string, std::less<>> flags;  // option name -> value given on argv
   std::function<std::optional<std::string>(std::string_view)> getenv;  // defaults to ::getenv
   std::string config_file;                                             // "" for none
   unsigned scope = scope_global;
+  std::vector<ValueCheck> checks;  // run on each value that is set, after the table's checks
 };
 
 // Merges flags, environment, config file and defaults, and checks every value against the
-// table: its type, choices and range. An error names the option, where its value came from
-// (the flag, the variable or the config-file key) and what is allowed.
+// table (its type, choices and range) and `input.checks`. An error names the option, where its
+// value came from (the flag, the variable or the config-file key) and what is allowed.
 Result<Config> resolve(const ResolveInput& input);
 
 // The range of `spec` in words ("10 to 22", "1 or more", "10s to 1d"); "" when it has none.

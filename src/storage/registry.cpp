@@ -49,27 +49,6 @@ Result<bool> parse_url_bool(std::string_view name, std::string_view value) {
   return bad(fmt::format("storage URL parameter {} must be true or false, not '{}'", name, value));
 }
 
-Result<S3Encryption> parse_sse(std::string_view value, std::string_view kms_key_id) {
-  auto lower = to_lower(trim(value));
-  if (lower.empty() || lower == "none") {
-    if (!kms_key_id.empty()) {
-      return bad(
-          "CONSUL_SNAPSHOT_S3_SSE_KMS_KEY_ID is set but CONSUL_SNAPSHOT_S3_SSE is not aws:kms");
-    }
-    return S3Encryption::none;
-  }
-  if (lower == "aes256") {
-    if (!kms_key_id.empty()) {
-      return bad(
-          "CONSUL_SNAPSHOT_S3_SSE_KMS_KEY_ID is set but CONSUL_SNAPSHOT_S3_SSE is not aws:kms");
-    }
-    return S3Encryption::aes256;
-  }
-  if (lower == "aws:kms" || lower == "kms")
-    return S3Encryption::kms;
-  return bad(fmt::format("CONSUL_SNAPSHOT_S3_SSE must be AES256 or aws:kms, not '{}'", value));
-}
-
 Result<std::unique_ptr<Backend>> open_s3(const StorageSettings& settings,
                                          const OpenOptions& options) {
   S3Options s3;
@@ -121,6 +100,27 @@ Result<std::unique_ptr<Backend>> open_s3(const StorageSettings& settings,
 }
 
 }  // namespace
+
+Result<S3Encryption> parse_sse(std::string_view value, std::string_view kms_key_id) {
+  auto lower = to_lower(trim(value));
+  if (lower.empty() || lower == "none") {
+    if (!kms_key_id.empty()) {
+      return bad(
+          "CONSUL_SNAPSHOT_S3_SSE_KMS_KEY_ID is set but CONSUL_SNAPSHOT_S3_SSE is not aws:kms");
+    }
+    return S3Encryption::none;
+  }
+  if (lower == "aes256") {
+    if (!kms_key_id.empty()) {
+      return bad(
+          "CONSUL_SNAPSHOT_S3_SSE_KMS_KEY_ID is set but CONSUL_SNAPSHOT_S3_SSE is not aws:kms");
+    }
+    return S3Encryption::aes256;
+  }
+  if (lower == "aws:kms" || lower == "kms")
+    return S3Encryption::kms;
+  return bad(fmt::format("CONSUL_SNAPSHOT_S3_SSE must be AES256 or aws:kms, not '{}'", value));
+}
 
 Result<StorageSettings> apply_storage_url(std::string_view url, StorageSettings base) {
   auto scheme_end = url.find("://");

@@ -11,10 +11,15 @@
 
 #include "storage/aws_credentials.hpp"
 #include "storage/backend.hpp"
+#include "storage/s3.hpp"
 #include "util/result.hpp"
 #include "util/secret.hpp"
 
 namespace csnap::storage {
+
+// The server-side encryption that CONSUL_SNAPSHOT_S3_SSE (or a URL's `sse=`) names: "" or
+// "none", "AES256", "aws:kms" (any case); a KMS key id only with aws:kms.
+Result<S3Encryption> parse_sse(std::string_view value, std::string_view kms_key_id);
 
 // Where backups go, as plain values filled from the configuration. `url` wins; its query
 // parameters (region, endpoint, sse, sse_kms_key_id, path_style) override the fields below.

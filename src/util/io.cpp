@@ -9,6 +9,8 @@ namespace csnap {
 
 Result<std::size_t> MemorySource::read(std::span<std::byte> buffer) {
   std::size_t count = std::min(buffer.size(), data_.size() - offset_);
+  if (count == 0)
+    return count;  // an empty view's data() may be null, which memcpy may not be given
   std::memcpy(buffer.data(), data_.data() + offset_, count);
   offset_ += count;
   return count;

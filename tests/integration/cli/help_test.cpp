@@ -57,5 +57,33 @@ TEST(CliHelp, VersionAndConfigReferenceNeedNoConfiguration) {
   EXPECT_EQ(unknown.exit_code, 2) << unknown.all();
 }
 
+// Values whose syntax belongs to a module (ops, the daemon, storage) are checked by that
+// module's parser when the configuration is loaded: a bad one fails every command that reads the
+// configuration with exit 2, naming the value and where it came from, before any work.
+TEST(CliOptions, ModuleCheckedValuesAreRefusedWhenTheConfigurationIsLoaded) {
+  struct BadValue {
+    std::string variable, value, says;
+  };
+  const std::vector<BadValue> cases = {
+      {"CONSUL_SNAPSHOT_ONLY", "kv,tokens", "unknown kind 'tokens'"},
+      {"CONSUL_SNAPSHOT_RESTORE_TRANSFORM", "app-copy", "expected OLD=NEW"},
+      {"CONSUL_SNAPSHOT_HTTP_ADDR", "localhost", "--http-addr \"localhost\""},
+      {"CONSUL_SNAPSHOT_S3_SSE", "rot13", "must be AES256 or aws:kms"},
+  };
+  for (const auto& bad : cases) {
+    // list touches neither Consul nor a storage it could not open: the refusal is the loader's.
+    auto run = run_tool({"list"}, {{bad.variable, bad.value}});
+    EXPECT_EQ(run.exit_code, 2) << bad.variable << ": " << run.all();
+    EXPECT_NE(run.err.find(bad.says), std::string::npos) << bad.variable << ": " << run.all();
+    EXPECT_NE(run.err.find("(from " + bad.variable + ")"), std::string::npos) << run.all();
+  }
+  // The accepted forms pass the same checks.
+  auto fine = run_tool({"list", "--json"}, {{"CONSUL_SNAPSHOT_ONLY", "kv,query"},
+                                            {"CONSUL_SNAPSHOT_HTTP_ADDR", "off"},
+                                            {"CONSUL_SNAPSHOT_S3_SSE", "aes256"},
+                                            {"LOCAL_DIR", "/nonexistent-csnap-dir"}});
+  EXPECT_EQ(fine.err.find("(from "), std::string::npos) << fine.all();
+}
+
 }  // namespace
 }  // namespace csnap::testing

@@ -1,5 +1,6 @@
 #include "codec/sha256.hpp"
 
+#include <cctype>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -11,6 +12,18 @@ TEST(Sha256Test, KnownVectors) {
   EXPECT_EQ(Sha256::hex_of(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
   EXPECT_EQ(Sha256::hex_of("abc"),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+TEST(Sha256Test, IsSha256HexAcceptsOnlyWhatHexDigestWrites) {
+  EXPECT_TRUE(is_sha256_hex(Sha256::hex_of("abc")));
+  EXPECT_FALSE(is_sha256_hex(""));
+  EXPECT_FALSE(is_sha256_hex(Sha256::hex_of("abc").substr(1)));
+  EXPECT_FALSE(is_sha256_hex(Sha256::hex_of("abc") + "0"));
+  std::string upper = Sha256::hex_of("abc");
+  for (char& c : upper)
+    c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  EXPECT_FALSE(is_sha256_hex(upper));
+  EXPECT_FALSE(is_sha256_hex(std::string(63, '0') + "g"));
 }
 
 TEST(Sha256Test, IncrementalEqualsOneShotAndRestarts) {

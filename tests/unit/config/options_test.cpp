@@ -205,6 +205,30 @@ TEST(Options, RangesAreEnforcedWithTheSourceNamed) {
   EXPECT_NE(low_max.error().message().find("--max-work-factor 9: use 10 to 22"), std::string::npos);
 }
 
+TEST(Options, ValueChecksRunOnSetValuesAndNameTheSource) {
+  std::vector<std::string> checked;
+  auto input = input_with({{"CONSUL_SNAPSHOT_ONLY", "kv,bogus"}});
+  input.checks.emplace_back(option::kOnly, [&checked](std::string_view text) -> Status {
+    checked.emplace_back(text);
+    return Error(ErrorKind::invalid_argument, fmt::format("--only: unknown kind in '{}'", text));
+  });
+  // An unset option is not checked: --transform has no value here.
+  input.checks.emplace_back(option::kTransform, [&checked](std::string_view text) -> Status {
+    checked.emplace_back(text);
+    return {};
+  });
+  auto config = resolve(input);
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.error().kind(), ErrorKind::invalid_argument);
+  EXPECT_EQ(config.error().message(),
+            "--only: unknown kind in 'kv,bogus' (from CONSUL_SNAPSHOT_ONLY)");
+  EXPECT_EQ(checked, std::vector<std::string>{"kv,bogus"});
+
+  auto passing = input_with({{"CONSUL_SNAPSHOT_ONLY", "kv"}});
+  passing.checks.emplace_back(option::kOnly, [](std::string_view) { return Status{}; });
+  EXPECT_TRUE(resolve(passing).ok());
+}
+
 TEST(Options, BothEndsOfARangeAreAllowed) {
   for (const auto& [variable, value] : std::vector<std::pair<std::string, std::string>>{
            {"CONSUL_SNAPSHOT_LOCK_TTL", "10s"},
