@@ -62,7 +62,7 @@ Result<RaftMeta> get_raft(const Json& raft) {
   if (!raft.is_object())
     return corrupt("field \"raft\" is not an object");
   RaftMeta out;
-  auto in_raft = [](Error error) {
+  auto in_raft = [](const Error& error) {
     return Error(ErrorKind::corrupt,
                  fmt::format("meta.json: raft: {}", std::string_view(error.message()).substr(11)));
   };
@@ -71,13 +71,13 @@ Result<RaftMeta> get_raft(const Json& raft) {
   auto version = get_string(raft, "consul_version");
   auto kv_keys = get_uint64(raft, "kv_keys");
   if (!index)
-    return in_raft(std::move(index).error());
+    return in_raft(index.error());
   if (!term)
-    return in_raft(std::move(term).error());
+    return in_raft(term.error());
   if (!version)
-    return in_raft(std::move(version).error());
+    return in_raft(version.error());
   if (!kv_keys)
-    return in_raft(std::move(kv_keys).error());
+    return in_raft(kv_keys.error());
   out.index = *index;
   out.term = *term;
   out.consul_version = std::move(*version);

@@ -4,6 +4,8 @@
 // no object; a raft.snap whose own checksums fail makes inspect fail as corrupt.
 
 #include <algorithm>
+#include <chrono>
+#include <csignal>
 #include <filesystem>
 #include <map>
 #include <string>
@@ -12,12 +14,14 @@
 #include <nlohmann/json.hpp>
 
 #include "cli_test.hpp"
+#include "daemon_process.hpp"
 #include "test_data.hpp"
 
 namespace csnap::testing {
 namespace {
 
 namespace fs = std::filesystem;
+using namespace std::chrono_literals;
 using nlohmann::json;
 using test_common::slurp;
 using test_common::spit;
@@ -52,6 +56,21 @@ class RaftModeTest : public CliTest {
     auto extracted = run({"tar", "-xf", archive.string(), "-C", into.string()});
     EXPECT_EQ(extracted.exit_code, 0) << extracted.all();
     return listing.out;
+  }
+
+  // Runs the shell `script` with $0, $1... set to `args`.
+  static csnap::testing::Run shell(const std::string& script,
+                                   const std::vector<std::string>& args) {
+    std::vector<std::string> argv{"sh", "-c", script};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return run(argv);
+  }
+
+  // Decompresses the gzip file `from` into `to` with the stock gzip.
+  static bool gunzip(const fs::path& from, const fs::path& to) {
+    auto done = shell(R"(gzip -dc "$0" > "$1")", {from.string(), to.string()});
+    EXPECT_EQ(done.exit_code, 0) << done.all();
+    return done.exit_code == 0;
   }
 
   // `consul snapshot inspect -format json` of `snapshot`: type name -> count, and the meta.
@@ -146,8 +165,7 @@ TEST_F(RaftModeTest, BothHoldsTheLogicalMembersAndRaftSnap) {
   ASSERT_TRUE(file.string().ends_with(".tar.gz")) << file;
 
   auto tar = work_ / "backup.tar";
-  auto gunzip = run({"sh", "-c", "gzip -dc \"$0\" > \"$1\"", file.string(), tar.string()});
-  ASSERT_EQ(gunzip.exit_code, 0) << gunzip.all();
+  ASSERT_TRUE(gunzip(file, tar));
   auto out = work_ / "out";
   auto listing = untar(tar, out);
   for (const char* member : {"meta.json\n", "kv.json\n", "prepared-queries.json\n", "raft.snap\n"})
@@ -228,6 +246,38 @@ acl = "write")");
   EXPECT_EQ(backup_files().size(), 1u);
 }
 
+// The daemon takes Raft backups on its interval, with its health as for logical ones.
+TEST_F(RaftModeTest, TheDaemonTakesRaftBackups) {
+  CSNAP_REQUIRE_CONSUL(agent, ConsulAgentOptions{});
+  adopt(std::move(agent));
+  fill();
+  auto daemon_env = env();
+  daemon_env["BACKUPINTERVAL"] = "1";
+  daemon_env["CONSUL_SNAPSHOT_MODE"] = "raft";
+  Daemon daemon({"backup"}, daemon_env, work_ / "daemon.log");
+  ASSERT_TRUE(daemon.started());
+  auto url = served_url(daemon, 30s);
+  ASSERT_FALSE(url.empty()) << daemon.log();
+  EXPECT_TRUE(eventually(60s, [&] { return !backup_files().empty(); })) << daemon.log();
+  EXPECT_TRUE(eventually(30s, [&] {
+    auto health = curl({url + "/health"});
+    return health.ok() && health->status == 200;
+  })) << daemon.log();
+  daemon.signal(SIGTERM);
+  auto code = daemon.wait(30s);
+  ASSERT_TRUE(code.has_value()) << daemon.log();
+  EXPECT_EQ(*code, 0) << daemon.log();
+  EXPECT_NE(daemon.log().find("Saving Consul's Raft snapshot"), std::string::npos) << daemon.log();
+
+  auto inspect = run_tool({"inspect", "latest", "--json"}, env());
+  ASSERT_EQ(inspect.exit_code, 0) << inspect.all();
+  auto inspected = json::parse(inspect.out);
+  EXPECT_EQ(inspected["raft"]["verified"], true) << inspect.out;
+  // Three keys, and the lastbackup key once an earlier backup wrote it.
+  EXPECT_GE(inspected["raft"]["kv_keys"].get<std::uint64_t>(), 3u) << inspect.out;
+  EXPECT_TRUE(inspected["meta"]["counts"].empty()) << inspect.out;
+}
+
 // A raft.snap whose state.bin was changed after Consul wrote it, re-wrapped so that every outer
 // checksum (meta.json's SHA-256 of raft.snap, gzip, zstd) is right: only the snapshot's own
 // SHA256SUMS can tell, and inspect must.
@@ -241,25 +291,20 @@ TEST_F(RaftModeTest, InspectRefusesARaftSnapFailingItsOwnChecksums) {
 
   auto outer = work_ / "outer";
   auto tar = work_ / "backup.tar";
-  ASSERT_EQ(run({"sh", "-c", "gzip -dc \"$0\" > \"$1\"", file.string(), tar.string()}).exit_code,
-            0);
+  ASSERT_TRUE(gunzip(file, tar));
   untar(tar, outer);
   auto inner = work_ / "inner";
   auto inner_tar = work_ / "raft.tar";
-  ASSERT_EQ(run({"sh", "-c", "gzip -dc \"$0\" > \"$1\"", (outer / "raft.snap").string(),
-                 inner_tar.string()})
-                .exit_code,
-            0);
+  ASSERT_TRUE(gunzip(outer / "raft.snap", inner_tar));
   EXPECT_EQ(untar(inner_tar, inner), "meta.json\nstate.bin\nSHA256SUMS\n");
   std::string state = slurp(inner / "state.bin");
   auto at = state.find("raft-mode-marker-value");
   ASSERT_NE(at, std::string::npos);
   state[at] = 'R';  // same length: the records still frame
   spit(inner / "state.bin", state);
-  auto rewrapped = run({"sh", "-c",
-                        "cd \"$0\" && tar -cf - meta.json state.bin SHA256SUMS | gzip -c > "
-                        "\"$1\"/raft.snap && cd \"$1\" && sha256sum raft.snap | cut -c1-64",
-                        inner.string(), outer.string()});
+  auto rewrapped = shell(
+      R"(cd "$0" && tar -cf - meta.json state.bin SHA256SUMS | gzip -c > "$1/raft.snap" && cd "$1" && sha256sum raft.snap | cut -c1-64)",
+      {inner.string(), outer.string()});
   ASSERT_EQ(rewrapped.exit_code, 0) << rewrapped.all();
   std::string digest = rewrapped.out.substr(0, 64);
   auto meta = json::parse(slurp(outer / "meta.json"));
@@ -267,8 +312,8 @@ TEST_F(RaftModeTest, InspectRefusesARaftSnapFailingItsOwnChecksums) {
   meta["members"][0]["size"] = fs::file_size(outer / "raft.snap");
   spit(outer / "meta.json", meta.dump(2) + "\n");
   auto forged = work_ / "forged.tar.gz";
-  auto packed = run({"sh", "-c", "cd \"$0\" && tar -cf - meta.json raft.snap | gzip -c > \"$1\"",
-                     outer.string(), forged.string()});
+  auto packed = shell(R"(cd "$0" && tar -cf - meta.json raft.snap | gzip -c > "$1")",
+                      {outer.string(), forged.string()});
   ASSERT_EQ(packed.exit_code, 0) << packed.all();
 
   auto consul = agent_->run_cli({"snapshot", "inspect", (outer / "raft.snap").string()});
