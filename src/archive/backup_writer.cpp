@@ -72,6 +72,30 @@ Result<MemberSink*> BackupWriter::begin_member(std::string_view name) {
   return spooled_.back().sink.get();
 }
 
+Status BackupWriter::restart_member(MemberSink& member) {
+  for (const auto& spooled : spooled_) {
+    if (spooled.sink.get() == &member) {
+      CSNAP_ASSIGN_OR_RETURN(FileSink file, spooled.file.rewrite());
+      member.restart(std::move(file));
+      return {};
+    }
+  }
+  return Error(ErrorKind::internal, fmt::format("member {} is not this writer's", member.name()));
+}
+
+Result<FileSource> BackupWriter::read_member(const MemberSink& member) const {
+  for (const auto& spooled : spooled_) {
+    if (spooled.sink.get() == &member) {
+      if (!member.finished()) {
+        return Error(ErrorKind::internal,
+                     fmt::format("member {} read back before it was finished", member.name()));
+      }
+      return spooled.file.read();
+    }
+  }
+  return Error(ErrorKind::internal, fmt::format("member {} is not this writer's", member.name()));
+}
+
 std::vector<MemberInfo> BackupWriter::members() const {
   std::vector<MemberInfo> members;
   for (const auto& spooled : spooled_) {

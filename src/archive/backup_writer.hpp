@@ -26,6 +26,11 @@ class MemberSink final : public ByteSink {
   using ByteSink::write;
   Status write(std::span<const std::byte> data) override { return hashing_.write(data); }
   Status finish() override { return hashing_.finish(); }
+  // Starts over, writing from the first byte again into `file` (the spool rewritten).
+  void restart(FileSink file) {
+    file_ = std::move(file);
+    hashing_ = codec::HashingSink(file_);
+  }
 
   const std::string& name() const { return name_; }
   bool finished() const { return hashing_.finished(); }
@@ -55,6 +60,12 @@ class BackupWriter {
   // Starts member `name` (see validate_member_name); the sink lives as long as this writer and
   // must be finished before `write`. Spooled files are removed when the writer goes away.
   Result<MemberSink*> begin_member(std::string_view name);
+
+  // Drops what `member` (one of this writer's) received so far, so that it is written again from
+  // its first byte (a download retried after some bytes arrived).
+  Status restart_member(MemberSink& member);
+  // Reads back the spool of `member` (finished, one of this writer's) from its first byte.
+  Result<FileSource> read_member(const MemberSink& member) const;
 
   // Streams the tar into `compression` into `out`: meta.json, whose `members` this fills in from
   // the spooled files, then each member in the order it was begun. Finishes `out`.

@@ -43,6 +43,49 @@ Result<std::chrono::sys_seconds> get_time(const Json& object, const char* field)
   return *time;
 }
 
+// The counts object at `field` of `object` ("counts", "raft.records"): names -> unsigned.
+Result<std::map<std::string, std::uint64_t>> get_counts(const Json& object, const char* field,
+                                                        std::string_view path) {
+  auto counts = object.find(field);
+  if (counts == object.end() || !counts->is_object())
+    return corrupt(fmt::format("field \"{}\" is missing or not an object", path));
+  std::map<std::string, std::uint64_t> out;
+  for (const auto& [name, count] : counts->items()) {
+    if (!count.is_number_unsigned())
+      return corrupt(fmt::format("{}.{} is not an unsigned integer", path, name));
+    out[name] = count.get<std::uint64_t>();
+  }
+  return out;
+}
+
+Result<RaftMeta> get_raft(const Json& raft) {
+  if (!raft.is_object())
+    return corrupt("field \"raft\" is not an object");
+  RaftMeta out;
+  auto in_raft = [](const Error& error) {
+    return Error(ErrorKind::corrupt,
+                 fmt::format("meta.json: raft: {}", std::string_view(error.message()).substr(11)));
+  };
+  auto index = get_uint64(raft, "index");
+  auto term = get_uint64(raft, "term");
+  auto version = get_string(raft, "consul_version");
+  auto kv_keys = get_uint64(raft, "kv_keys");
+  if (!index)
+    return in_raft(index.error());
+  if (!term)
+    return in_raft(term.error());
+  if (!version)
+    return in_raft(version.error());
+  if (!kv_keys)
+    return in_raft(kv_keys.error());
+  out.index = *index;
+  out.term = *term;
+  out.consul_version = std::move(*version);
+  out.kv_keys = *kv_keys;
+  CSNAP_ASSIGN_OR_RETURN(out.records, get_counts(raft, "records", "raft.records"));
+  return out;
+}
+
 }  // namespace
 
 const MemberInfo* Meta::find_member(std::string_view name) const {
@@ -102,6 +145,16 @@ std::string meta_to_json(const Meta& meta) {
   json["counts"] = Json::object();
   for (const auto& [kind, count] : meta.counts)
     json["counts"][kind] = count;
+  if (meta.raft) {
+    Json records = Json::object();
+    for (const auto& [type, count] : meta.raft->records)
+      records[type] = count;
+    json["raft"] = Json{{"index", meta.raft->index},
+                        {"term", meta.raft->term},
+                        {"consul_version", meta.raft->consul_version},
+                        {"kv_keys", meta.raft->kv_keys},
+                        {"records", std::move(records)}};
+  }
   json["members"] = Json::array();
   for (const auto& member : meta.members) {
     json["members"].push_back(
@@ -149,15 +202,9 @@ Result<Meta> meta_from_json(std::string_view text) {
   }
   meta.partial = partial->get<bool>();
 
-  auto counts = json.find("counts");
-  if (counts == json.end() || !counts->is_object()) {
-    return corrupt("field \"counts\" is missing or not an object");
-  }
-  for (const auto& [kind, count] : counts->items()) {
-    if (!count.is_number_unsigned()) {
-      return corrupt(fmt::format("counts.{} is not an unsigned integer", kind));
-    }
-    meta.counts[kind] = count.get<std::uint64_t>();
+  CSNAP_ASSIGN_OR_RETURN(meta.counts, get_counts(json, "counts", "counts"));
+  if (auto raft = json.find("raft"); raft != json.end()) {
+    CSNAP_ASSIGN_OR_RETURN(meta.raft, get_raft(*raft));
   }
 
   auto members = json.find("members");

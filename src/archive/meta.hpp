@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -18,6 +19,7 @@ inline constexpr int kFormatVersion = 1;
 inline constexpr std::string_view kMetaMember = "meta.json";
 inline constexpr std::string_view kKvMember = "kv.json";
 inline constexpr std::string_view kPreparedQueriesMember = "prepared-queries.json";
+inline constexpr std::string_view kRaftMember = "raft.snap";
 
 struct MemberInfo {
   std::string name;  // a relative path inside the tar: "kv.json", "acl/policies.json"
@@ -25,6 +27,19 @@ struct MemberInfo {
   std::string sha256;  // 64 lowercase hex digits
 
   bool operator==(const MemberInfo&) const = default;
+};
+
+// What meta.json says of the raft.snap member (Consul's own snapshot), read from it when the
+// backup was taken. Its records are Consul's, counted by Consul's type names; they are not
+// entries of the logical kinds of `Meta::counts`.
+struct RaftMeta {
+  std::uint64_t index = 0;     // the Raft index of the snapshot (Consul's meta.json)
+  std::uint64_t term = 0;      // its Raft term
+  std::string consul_version;  // of the agent that served it
+  std::uint64_t kv_keys = 0;   // KVS records
+  std::map<std::string, std::uint64_t> records;  // Consul's type name ("KVS") -> records
+
+  bool operator==(const RaftMeta&) const = default;
 };
 
 struct Meta {
@@ -42,6 +57,7 @@ struct Meta {
   std::string kv_prefix;  // the backup holds only keys under this prefix ("" = the whole KV)
   bool partial = false;
   std::map<std::string, std::uint64_t> counts;  // kind ("kv", "acl-policies"...) -> entries
+  std::optional<RaftMeta> raft;                 // set when the backup holds raft.snap
   std::vector<MemberInfo> members;              // every member but meta.json, in tar order
 
   bool operator==(const Meta&) const = default;

@@ -26,7 +26,10 @@ Examples:
   CONSUL_HTTP_ADDR=consul.service:8500 BACKUPINTERVAL=300 LOCAL_DIR=/var/backups consul-snapshot backup
 
   # with an ACL token read from a file
-  CONSUL_HTTP_TOKEN_FILE=/etc/consul-snapshot/token consul-snapshot backup --once)";
+  CONSUL_HTTP_TOKEN_FILE=/etc/consul-snapshot/token consul-snapshot backup --once
+
+  # the KV store, ACLs and queries, and Consul's own Raft snapshot (a token with acl = "write")
+  consul-snapshot backup --once --mode both)";
 
 Result<ops::BackupOptions> backup_options(const config::Config& config) {
   ops::BackupOptions options;
@@ -36,10 +39,18 @@ Result<ops::BackupOptions> backup_options(const config::Config& config) {
                  "both a passphrase (CRYPTO_PASSWORD) and --encrypt-to recipients are set: age "
                  "encrypts a backup to one or the other; choose one");
   }
+  options.mode = *ops::parse_backup_mode(config.get(option::kBackupMode));
   CSNAP_ASSIGN_OR_RETURN(auto kinds, selected_kinds(config));
+  if (options.mode == ops::BackupMode::raft &&
+      (config.is_set(option::kOnly) || config.is_set(option::kPrefix))) {
+    return Error(ErrorKind::invalid_argument,
+                 "--only and --prefix choose what a logical backup holds, and --mode raft takes "
+                 "Consul's whole snapshot: use --mode both, or leave them unset");
+  }
   options.include_kv = kinds.empty() || kinds.contains("kv");
   options.include_acl = kinds.empty() || kinds.contains("acl");
   options.include_queries = kinds.empty() || kinds.contains("query");
+  options.raft_stale = config.get(option::kStale);
   options.allow_partial = config.get(option::kAllowPartial);
   options.kv_prefix = config.get(option::kPrefix);
   options.key_prefix = config.get(option::kUploadPrefix);

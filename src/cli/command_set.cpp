@@ -57,9 +57,11 @@ CLI::App& CommandSet::add(CommandSpec spec) {
     std::string& target = entry.values[name];
     CLI::Option* option = nullptr;
     if (option_spec.type == config::OptionType::boolean) {
-      option = entry.app->add_flag("--" + name, target, help);
+      option =
+          entry.app->add_flag(fmt::format("--{}", config::flag_name(option_spec)), target, help);
     } else {
-      option = entry.app->add_option("--" + name, target, help);
+      option =
+          entry.app->add_option(fmt::format("--{}", config::flag_name(option_spec)), target, help);
       option->type_name(std::string(type_name(option_spec.type)));
     }
     if (option_spec.repeatable)

@@ -14,6 +14,7 @@
 #include "cli/time_text.hpp"
 #include "ops/encryption.hpp"
 #include "ops/naming.hpp"
+#include "ops/raft_member.hpp"
 #include "util/json_string.hpp"
 #include "util/log.hpp"
 
@@ -52,12 +53,57 @@ Json meta_json(const archive::Meta& meta) {
   return Json::parse(archive::meta_to_json(meta));
 }
 
+// The Raft snapshot of a backup as inspect reports it: Consul's meta and records per type, as
+// `consul snapshot inspect` shows them.
+Json raft_json(const archive::RaftSnapshotSummary& raft, const archive::Meta& meta) {
+  Json types = Json::array();
+  for (const auto& type : raft.state.types) {
+    types.push_back(
+        {{"type", type.type}, {"name", type.name}, {"count", type.count}, {"bytes", type.bytes}});
+  }
+  return {{"verified", true},
+          {"id", raft.meta.id},
+          {"index", raft.meta.index},
+          {"term", raft.meta.term},
+          {"version", raft.meta.version},
+          {"consul_version", meta.raft ? meta.raft->consul_version : meta.consul_version},
+          {"state_bytes", raft.state.size},
+          {"records", raft.state.records},
+          {"kv_keys", raft.state.kv_keys},
+          {"types", std::move(types)}};
+}
+
+void add_raft_rows(Table& table, const archive::RaftSnapshotSummary& raft,
+                   const archive::Meta& meta) {
+  const std::string& version = meta.raft ? meta.raft->consul_version : meta.consul_version;
+  table.add(
+      {"raft snapshot", fmt::format("index {}, term {}, id {}{}", raft.meta.index, raft.meta.term,
+                                    raft.meta.id, version.empty() ? "" : ", Consul " + version)});
+  table.add({"raft kv keys", std::to_string(raft.state.kv_keys)});
+  for (const auto& type : raft.state.types) {
+    table.add(
+        {"raft records " + type.name, fmt::format("{} ({})", type.count, human_bytes(type.bytes))});
+  }
+  table.add({"raft integrity",
+             "verified: SHA256SUMS of meta.json and state.bin match, every "
+             "record is whole"});
+}
+
 std::string counts_text(const std::map<std::string, std::uint64_t>& counts) {
   std::string out;
   for (const auto& [kind, count] : counts) {
     out += fmt::format("{}{} {}", out.empty() ? "" : ", ", count, kind);
   }
   return out.empty() ? "-" : out;
+}
+
+// What list says a backup holds: its logical counts, then its Raft snapshot.
+std::string contents_text(const archive::Meta& meta) {
+  if (!meta.raft)
+    return counts_text(meta.counts);
+  std::string raft =
+      fmt::format("raft snapshot at index {} ({} keys)", meta.raft->index, meta.raft->kv_keys);
+  return meta.counts.empty() ? raft : counts_text(meta.counts) + ", " + raft;
 }
 
 Result<int> diff_command(const config::Config& config, const ReportCommand& command) {
@@ -122,6 +168,7 @@ Status inspect_command(const config::Config& config, const ReportCommand& comman
                          ops::verify_backup(backup, config.get(option::kTmpDir), encryption));
   const auto& preview = verified.preview;
   const auto& meta = preview.meta;
+  CSNAP_ASSIGN_OR_RETURN(auto raft, ops::verify_raft_member(verified.reader));
   if (command.json) {
     Json out = {{"backup", backup.name},
                 {"format", archive::to_string(preview.format)},
@@ -132,6 +179,8 @@ Status inspect_command(const config::Config& config, const ReportCommand& comman
                 {"kv_entries", preview.kv_entries},
                 {"kv_value_bytes", preview.kv_bytes},
                 {"meta", meta_json(meta)}};
+    if (raft)
+      out["raft"] = raft_json(*raft, meta);
     fmt::print("{}\n", out.dump(2, ' ', false, Json::error_handler_t::replace));
     return {};
   }
@@ -158,8 +207,12 @@ Status inspect_command(const config::Config& config, const ReportCommand& comman
     table.add({"consul index", std::to_string(meta.consul_index)});
   if (meta.partial)
     table.add({"partial", "yes: some entries could not be read"});
-  table.add({"kv entries",
-             fmt::format("{} ({} of values)", preview.kv_entries, human_bytes(preview.kv_bytes))});
+  if (verified.reader.has_member(archive::kKvMember) || !raft) {
+    table.add({"kv entries", fmt::format("{} ({} of values)", preview.kv_entries,
+                                         human_bytes(preview.kv_bytes))});
+  }
+  if (raft)
+    add_raft_rows(table, *raft, meta);
   for (const auto& member : meta.members) {
     table.add(
         {"member " + member.name, fmt::format("{} bytes, sha256 {}", member.size, member.sha256)});
@@ -221,6 +274,8 @@ Status list_command(const config::Config& config, const ReportCommand& command) 
       if (entry.meta) {
         item["format"] = entry.meta->format;
         item["counts"] = entry.meta->counts;
+        if (entry.meta->raft)
+          item["raft"] = meta_json(*entry.meta)["raft"];
         item["partial"] = entry.meta->partial;
       } else if (!entry.problem.empty()) {
         item["error"] = entry.problem;
@@ -233,7 +288,7 @@ Status list_command(const config::Config& config, const ReportCommand& command) 
   }
   Table table({"time", "size", "encrypted", "contents", "key"});
   for (const auto& entry : listed) {
-    std::string contents = entry.meta               ? counts_text(entry.meta->counts)
+    std::string contents = entry.meta               ? contents_text(*entry.meta)
                            : !entry.problem.empty() ? "unreadable: " + entry.problem
                                                     : "(encrypted: no key given)";
     if (entry.meta && entry.meta->partial)

@@ -24,7 +24,7 @@ enum Scope : unsigned {
 inline constexpr unsigned kScopeStorageCommands = scope_backup | scope_restore | scope_storage;
 
 struct OptionSpec {
-  std::string_view name;        // canonical name, also the flag: --<name>
+  std::string_view name;        // canonical name, also the flag: --<name> unless `flag` is set
   std::string_view env{};       // environment variable, "" for none
   std::string_view file_key{};  // dotted key in the config file, "" for none
   OptionType type;
@@ -45,7 +45,15 @@ struct OptionSpec {
   std::string_view unsupported{};
   // The flag may be given several times; the values are joined with newlines.
   bool repeatable = false;
+  // The flag, --<flag>, when it is not the name: two options of disjoint scopes may share a
+  // flag (backup's `--mode` and restore's `--mode`). "" = the name.
+  std::string_view flag{};
 };
+
+// The flag of `spec`, without its dashes.
+constexpr std::string_view flag_name(const OptionSpec& spec) {
+  return spec.flag.empty() ? spec.name : spec.flag;
+}
 
 // The scrypt work factors age allows here (codec::age::kMaxScryptWorkFactor is the upper one;
 // cli/setup.cpp asserts at compile time that the two agree).
@@ -182,6 +190,24 @@ inline constexpr OptionSpec kOptionTable[] = {
      .help = "zstd or gzip",
      .scope = scope_backup,
      .choices = "zstd|gzip"},
+    {.name = "backup-mode",
+     .env = "CONSUL_SNAPSHOT_MODE",
+     .file_key = "mode",
+     .type = OptionType::choice,
+     .default_value = "logical",
+     .help = "what a backup holds: logical (KV, ACLs, prepared queries), raft (Consul's own "
+             "snapshot, GET /v1/snapshot, as raft.snap; needs acl = \"write\") or both",
+     .scope = scope_backup,
+     .choices = "logical|raft|both",
+     .flag = "mode"},
+    {.name = "stale",
+     .env = "CONSUL_SNAPSHOT_STALE",
+     .file_key = "backup.stale",
+     .type = OptionType::boolean,
+     .default_value = "false",
+     .help = "Raft mode: let any server, not only the leader, serve the snapshot "
+             "(GET /v1/snapshot?stale; it may lag the leader)",
+     .scope = scope_backup},
     {.name = "hostname",
      .env = "CONSUL_SNAPSHOT_HOSTNAME",
      .file_key = "backup.hostname",

@@ -35,27 +35,27 @@ bool in_choices(std::string_view choices, std::string_view value) {
 std::string describe_source(const OptionSpec& spec, Source source) {
   switch (source) {
     case Source::flag:
-      return fmt::format("--{}", spec.name);
+      return fmt::format("--{}", flag_name(spec));
     case Source::env:
       return std::string(spec.env);
     case Source::file:
       return fmt::format("config file key {}", spec.file_key);
     default:
-      return fmt::format("default of --{}", spec.name);
+      return fmt::format("default of --{}", flag_name(spec));
   }
 }
 
 Status validate(const OptionSpec& spec, const std::string& value, Source source) {
   auto fail = [&](std::string_view why) {
-    return Error(ErrorKind::invalid_argument,
-                 fmt::format("{}: {} (from {})", spec.name, why, describe_source(spec, source)));
+    return Error(ErrorKind::invalid_argument, fmt::format("{}: {} (from {})", flag_name(spec), why,
+                                                          describe_source(spec, source)));
   };
   // `number` is the option's integer, or its duration in seconds.
   auto check_range = [&](std::int64_t number) -> Status {
     if ((spec.min && number < *spec.min) || (spec.max && number > *spec.max)) {
       return Error(
           ErrorKind::invalid_argument,
-          fmt::format("--{} {}: use {} (from {}){}", spec.name, value, allowed_range(spec),
+          fmt::format("--{} {}: use {} (from {}){}", flag_name(spec), value, allowed_range(spec),
                       describe_source(spec, source),
                       spec.default_value.empty() ? "; to not use it, leave it unset" : ""));
     }
@@ -349,8 +349,26 @@ std::string reference_markdown() {
   std::string out =
       "| flag | environment | file key | default | description |\n"
       "|---|---|---|---|---|\n";
+  // A flag that two options share (in disjoint scopes) says which commands take each.
+  auto commands_of = [](const OptionSpec& spec) {
+    std::string out;
+    for (auto [scope, name] :
+         {std::pair{scope_backup, "backup"}, std::pair{scope_restore, "restore"},
+          std::pair{scope_prune, "prune"}}) {
+      if ((spec.scope & scope) != 0)
+        out += fmt::format("{}{}", out.empty() ? "" : ", ", name);
+    }
+    return out;
+  };
+  auto shared = [](const OptionSpec& spec) {
+    return std::count_if(std::begin(kOptionTable), std::end(kOptionTable), [&](const auto& other) {
+             return flag_name(other) == flag_name(spec);
+           }) > 1;
+  };
   for (const auto& spec : option_table()) {
-    std::string flag = spec.flag_allowed ? fmt::format("`--{}`", spec.name) : "(not a flag)";
+    std::string flag = spec.flag_allowed ? fmt::format("`--{}`", flag_name(spec)) : "(not a flag)";
+    if (spec.flag_allowed && shared(spec))
+      flag += fmt::format(" ({})", commands_of(spec));
     std::string help(spec.help);
     if (spec.type == OptionType::choice)
       help += fmt::format(" (`{}`)", spec.choices);

@@ -100,6 +100,8 @@ inline constexpr Option<std::string> kLocalBackupFile{"local-backup-file"};
 inline constexpr Option<std::string> kUploadPrefix{"upload-prefix"};
 inline constexpr Option<std::string> kTmpDir{"tmp-dir"};
 inline constexpr Option<std::string> kCompression{"compression"};
+inline constexpr Option<std::string> kBackupMode{"backup-mode"};
+inline constexpr Option<bool> kStale{"stale"};
 inline constexpr Option<std::string> kHostname{"hostname"};
 inline constexpr Option<std::chrono::seconds> kInterval{"interval"};
 inline constexpr Option<bool> kLock{"lock"};

@@ -299,6 +299,45 @@ Result<KvListing> Client::kv_list(std::string_view prefix, const std::filesystem
   return listing;
 }
 
+Result<SnapshotDownload> Client::snapshot_save(ByteSink& sink, const SnapshotOptions& options) {
+  auto req = request("GET", options.stale ? "/v1/snapshot?stale" : "/v1/snapshot");
+  // Counts what reached `sink` in the attempt that succeeded.
+  class CountingSink final : public ByteSink {
+   public:
+    explicit CountingSink(ByteSink& inner) : inner_(inner) {}
+    using ByteSink::write;
+    Status write(std::span<const std::byte> data) override {
+      bytes += data.size();
+      return inner_.write(data);
+    }
+    Status finish() override { return inner_.finish(); }
+    std::uint64_t bytes = 0;
+
+   private:
+    ByteSink& inner_;
+  };
+  CountingSink counted(sink);
+  http::StreamOptions stream;
+  if (options.rewind) {
+    stream.rewind = [&]() -> Status {
+      counted.bytes = 0;
+      return options.rewind();
+    };
+  }
+  CSNAP_ASSIGN_OR_RETURN(auto response, send(req, &counted, stream));
+  if (response.status == 403) {
+    auto error = error_for(req, response);
+    return Error(ErrorKind::permission_denied,
+                 fmt::format("{}; a Raft snapshot needs a token whose policy grants "
+                             "acl = \"write\" (Consul asks the same for saving and restoring one)",
+                             error.message()));
+  }
+  if (!response.ok())
+    return error_for(req, response);
+  return SnapshotDownload{.index = header_number(response.headers, "X-Consul-Index"),
+                          .bytes = counted.bytes};
+}
+
 Result<std::optional<KvEntry>> Client::kv_get(std::string_view key) {
   if (!key_fits_url(key)) {
     TxnOp op{TxnVerb::get, std::string(key), {}, 0};

@@ -56,6 +56,18 @@ struct KvListing {
   std::uint64_t entries = 0;
 };
 
+struct SnapshotOptions {
+  bool stale = false;  // ?stale: any server may answer, not only the leader
+  // Empties the sink, so that the download may start over after bytes reached it; unset: it is
+  // retried only while the sink has received nothing.
+  std::function<Status()> rewind{};
+};
+
+struct SnapshotDownload {
+  std::uint64_t index = 0;  // X-Consul-Index: the Raft index the snapshot holds
+  std::uint64_t bytes = 0;
+};
+
 // How one request differs from the client's settings.
 struct RequestOptions {
   std::optional<std::chrono::milliseconds> timeout{};  // per attempt, instead of request_timeout
@@ -85,6 +97,10 @@ class Client {
   // spooled to a 0600 temp file in `spool_dir` and parsed as a stream. 404 = no entries.
   Result<KvListing> kv_list(std::string_view prefix, const std::filesystem::path& spool_dir,
                             const std::function<Status(KvEntry&&)>& on_entry);
+  // Streams Consul's own snapshot (GET /v1/snapshot: a gzip of a tar, as `consul snapshot save`
+  // writes it) into `sink`, byte for byte; `sink` is not finished here. A token without
+  // acl = "write" is ErrorKind::permission_denied, and the error says so.
+  Result<SnapshotDownload> snapshot_save(ByteSink& sink, const SnapshotOptions& options = {});
   // The entry at `key`, or nothing when it does not exist.
   Result<std::optional<KvEntry>> kv_get(std::string_view key);
   // A plain PUT /v1/kv (for values too big for a transaction); via /v1/txn when `key` does not

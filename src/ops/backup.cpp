@@ -11,6 +11,7 @@
 #include "ops/acl_backup.hpp"
 #include "ops/naming.hpp"
 #include "ops/prepared_queries.hpp"
+#include "ops/raft_member.hpp"
 #include "util/log.hpp"
 
 namespace csnap::ops {
@@ -128,7 +129,62 @@ Result<std::uint64_t> backup_kv(consul::Client& consul, archive::BackupWriter& w
   return listing->index;
 }
 
+// Writes raft.snap: Consul's snapshot as it sent it, streamed to the member's spool, then read
+// back and verified (its SHA256SUMS, as `consul snapshot inspect` checks) before the backup may
+// be committed. Fills in `meta.raft`.
+Status backup_raft(consul::Client& consul, archive::BackupWriter& writer,
+                   const BackupOptions& options, archive::Meta& meta) {
+  CSNAP_ASSIGN_OR_RETURN(auto* member, writer.begin_member(archive::kRaftMember));
+  log::info("Saving Consul's Raft snapshot{}", options.raft_stale ? " (stale reads allowed)" : "");
+  // Stops the download once there is a reason to stop; finishes nothing (the member does).
+  StoppableSink stoppable(*member, options);
+  auto download = consul.snapshot_save(
+      stoppable, {.stale = options.raft_stale,
+                  .rewind = [&writer, member] { return writer.restart_member(*member); }});
+  if (!download.ok())
+    return std::move(download.error().add_context("saving Consul's Raft snapshot"));
+  CSNAP_TRY(member->finish());
+
+  CSNAP_ASSIGN_OR_RETURN(auto spooled, writer.read_member(*member));
+  auto summary = verify_raft_snapshot(spooled);
+  if (!summary.ok()) {
+    return std::move(
+        summary.error().add_context("the Raft snapshot Consul sent does not pass its own checks"));
+  }
+  auto raft = raft_meta_of(*summary, meta.consul_version);
+  log::info("Wrote Consul's Raft snapshot ({} bytes, index {}, term {}, {} records, {} keys) to {}",
+            member->size(), raft.index, raft.term, summary->state.records, raft.kv_keys,
+            archive::kRaftMember);
+  if (meta.consul_index == 0)
+    meta.consul_index = download->index != 0 ? download->index : raft.index;
+  meta.raft = std::move(raft);
+  return {};
+}
+
 }  // namespace
+
+Result<BackupMode> parse_backup_mode(std::string_view text) {
+  if (text == "logical")
+    return BackupMode::logical;
+  if (text == "raft")
+    return BackupMode::raft;
+  if (text == "both")
+    return BackupMode::both;
+  return Error(ErrorKind::invalid_argument,
+               fmt::format("--mode: unknown backup mode '{}' (use logical, raft or both)", text));
+}
+
+std::string_view to_string(BackupMode mode) {
+  switch (mode) {
+    case BackupMode::logical:
+      return "logical";
+    case BackupMode::raft:
+      return "raft";
+    case BackupMode::both:
+      return "both";
+  }
+  return "logical";
+}
 
 Result<BackupReport> run_backup(consul::Client& consul, storage::Backend& storage,
                                 const BackupOptions& options) {
@@ -144,10 +200,11 @@ Result<BackupReport> run_backup(consul::Client& consul, storage::Backend& storag
   CSNAP_TRY_CONTEXT(describe_cluster(consul, meta), "reading Consul's agent information");
 
   archive::BackupWriter writer({.temp_dir = options.tmp_dir});
-  if (options.include_kv) {
+  const bool logical = options.mode != BackupMode::raft;
+  if (logical && options.include_kv) {
     CSNAP_ASSIGN_OR_RETURN(meta.consul_index, backup_kv(consul, writer, options, meta));
   }
-  if (options.include_acl) {
+  if (logical && options.include_acl) {
     auto acls = backup_acls(consul, writer, {.allow_partial = options.allow_partial});
     if (!acls.ok())
       return std::move(acls.error().add_context("backing up the ACL system"));
@@ -165,7 +222,7 @@ Result<BackupReport> run_backup(consul::Client& consul, storage::Backend& storag
           tokens->second);
     }
   }
-  if (options.include_queries) {
+  if (logical && options.include_queries) {
     auto queries =
         backup_prepared_queries(consul, writer, {.allow_partial = options.allow_partial});
     if (!queries.ok())
@@ -174,6 +231,16 @@ Result<BackupReport> run_backup(consul::Client& consul, storage::Backend& storag
       log::warn("{}", warning);
     meta.counts["prepared-queries"] = queries->count;
     meta.partial = meta.partial || queries->partial;
+  }
+  if (options.mode != BackupMode::logical) {
+    CSNAP_TRY(check_stop(options));
+    CSNAP_TRY(backup_raft(consul, writer, options, meta));
+    if (!options.encryption.encrypts()) {
+      log::warn(
+          "This backup holds Consul's Raft snapshot, and with it Consul's secrets (every ACL "
+          "token's SecretID, the built-in Connect CA's private key), and is not encrypted: set "
+          "CRYPTO_PASSWORD or --encrypt-to, or keep it where only operators can read it");
+    }
   }
   if (meta.partial) {
     log::warn("This backup is PARTIAL (--allow-partial): some data could not be read completely");
@@ -186,6 +253,7 @@ Result<BackupReport> run_backup(consul::Client& consul, storage::Backend& storag
   report.location = storage.describe();
   report.kv_entries = meta.counts.contains("kv") ? meta.counts.at("kv") : 0;
   report.counts = meta.counts;
+  report.raft = meta.raft;
   report.partial = meta.partial;
   report.encrypted = options.encryption.encrypts();
   report.consul_index = meta.consul_index;
@@ -215,6 +283,10 @@ Result<BackupReport> run_backup(consul::Client& consul, storage::Backend& storag
   std::string counts;
   for (const auto& [kind, count] : report.counts) {
     counts += fmt::format("{}{} {}", counts.empty() ? "" : ", ", count, kind);
+  }
+  if (report.raft) {
+    counts +=
+        fmt::format("{}Raft snapshot at index {}", counts.empty() ? "" : ", ", report.raft->index);
   }
   log::info("Backup written to {} ({} bytes, {:.2f}s): {}", report.key, report.bytes,
             report.seconds, counts);

@@ -1,13 +1,17 @@
 #pragma once
-// One logical backup: Consul's KV store -> kv.json (spooled, hashed) -> tar with meta.json first
-// -> compression -> one object in storage, visible only once complete.
+// One backup: Consul's KV store -> kv.json (spooled, hashed), the ACL objects, prepared queries,
+// and/or Consul's own Raft snapshot -> raft.snap -> tar with meta.json first -> compression -> one
+// object in storage, visible only once complete.
 
 #include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
+#include <string_view>
 
+#include "archive/meta.hpp"
 #include "codec/compression.hpp"
 #include "consul/client.hpp"
 #include "ops/encryption.hpp"
@@ -18,7 +22,16 @@ namespace csnap::ops {
 // The original tool's key: the Unix time of the last successful backup.
 inline constexpr std::string_view kLastBackupKey = "service/consul-snapshot/lastbackup";
 
+// What a backup holds (--mode): the logical members (kv.json, acl/*.json,
+// prepared-queries.json), Consul's own snapshot (raft.snap), or both.
+enum class BackupMode { logical, raft, both };
+
+// "logical", "raft" or "both"; anything else is ErrorKind::invalid_argument.
+Result<BackupMode> parse_backup_mode(std::string_view text);
+std::string_view to_string(BackupMode mode);
+
 struct BackupOptions {
+  BackupMode mode = BackupMode::logical;
   std::string key_prefix = "backups";  // CONSUL_SNAPSHOT_UPLOAD_PREFIX
   std::string hostname;                // in the key; "" = this machine's
   std::filesystem::path tmp_dir = "/tmp";
@@ -31,7 +44,8 @@ struct BackupOptions {
   bool include_kv = true;
   std::string kv_prefix;  // back up only the keys under this prefix ("" = all)
   bool include_acl = true;
-  bool include_queries = true;
+  bool include_queries = true;  // include_*: the logical members, unless `mode` is raft
+  bool raft_stale = false;      // GET /v1/snapshot?stale: any server may serve the snapshot
   // Called as KV entries are read: entries and value bytes so far.
   std::function<void(std::uint64_t, std::uint64_t)> progress;
   // Asked while reading and writing, and last just before the backup is committed to the
@@ -51,6 +65,7 @@ struct BackupReport {
   std::uint64_t bytes = 0;
   std::uint64_t kv_entries = 0;
   std::map<std::string, std::uint64_t> counts;  // entries per kind
+  std::optional<archive::RaftMeta> raft;        // set when the backup holds raft.snap
   bool partial = false;
   bool encrypted = false;
   std::uint64_t consul_index = 0;

@@ -37,6 +37,33 @@ TEST(MetaTest, RoundTripsExactly) {
   EXPECT_EQ(*back, meta);
 }
 
+TEST(MetaTest, RaftFieldsRoundTrip) {
+  Meta meta = sample_meta();
+  meta.raft = RaftMeta{.index = 18446744073709551614ull,
+                       .term = 7,
+                       .consul_version = "1.16.3",
+                       .kv_keys = 9,
+                       .records = {{"KVS", 9}, {"Register", 3}, {"Unknown 250", 1}}};
+  std::string text = meta_to_json(meta);
+  auto json = nlohmann::json::parse(text);
+  // The Raft records stay out of "counts", which holds the logical kinds only.
+  EXPECT_FALSE(json["counts"].contains("KVS")) << text;
+  EXPECT_EQ(json["raft"]["records"]["Register"], 3) << text;
+  EXPECT_NE(text.find("\"index\": 18446744073709551614"), std::string::npos) << text;
+  auto back = meta_from_json(text);
+  ASSERT_TRUE(back) << back.error().message();
+  ASSERT_TRUE(back->raft.has_value());
+  EXPECT_EQ(*back, meta);
+}
+
+TEST(MetaTest, OlderBackupsHaveNoRaftField) {
+  std::string text = meta_to_json(sample_meta());
+  EXPECT_EQ(text.find("\"raft\""), std::string::npos) << text;
+  auto back = meta_from_json(text);
+  ASSERT_TRUE(back) << back.error().message();
+  EXPECT_FALSE(back->raft.has_value());
+}
+
 TEST(MetaTest, IgnoresUnknownFields) {
   auto json = nlohmann::json::parse(meta_to_json(sample_meta()));
   json["added_later"] = {{"x", 1}};
@@ -81,6 +108,29 @@ TEST(MetaTest, RejectsBadInputAsCorrupt) {
   EXPECT_FALSE(meta_from_json("{not json"));
   EXPECT_FALSE(meta_from_json("[]"));
   EXPECT_FALSE(meta_from_json(""));
+}
+
+TEST(MetaTest, RejectsABadRaftField) {
+  std::vector<BadMeta> cases = {
+      {"not an object", [](auto& j) { j["raft"] = 3; }, "field \"raft\" is not an object"},
+      {"no index", [](auto& j) { j["raft"].erase("index"); }, "raft: missing field \"index\""},
+      {"negative term", [](auto& j) { j["raft"]["term"] = -1; }, "raft: field \"term\""},
+      {"version not text", [](auto& j) { j["raft"]["consul_version"] = 1; }, "consul_version"},
+      {"no records", [](auto& j) { j["raft"].erase("records"); }, "raft.records"},
+      {"bad record count", [](auto& j) { j["raft"]["records"]["KVS"] = 1.5; }, "raft.records.KVS"},
+  };
+  Meta meta = sample_meta();
+  meta.raft = RaftMeta{
+      .index = 30, .term = 2, .consul_version = "1.16.3", .kv_keys = 9, .records = {{"KVS", 9}}};
+  for (const auto& bad : cases) {
+    auto json = nlohmann::json::parse(meta_to_json(meta));
+    bad.damage(json);
+    auto back = meta_from_json(json.dump());
+    ASSERT_FALSE(back) << bad.name;
+    EXPECT_EQ(back.error().kind(), ErrorKind::corrupt) << bad.name;
+    EXPECT_NE(back.error().message().find(bad.expected), std::string::npos)
+        << bad.name << ": " << back.error().message();
+  }
 }
 
 TEST(MemberNameTest, Rules) {

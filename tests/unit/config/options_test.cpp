@@ -268,10 +268,53 @@ TEST(Options, TheReferenceShowsEachRange) {
   EXPECT_EQ(row_of("interval").find("allowed:"), std::string::npos);
 }
 
+TEST(Options, BackupModeFromEachSource) {
+  auto from_flag = resolve(input_with({}, {{"backup-mode", "raft"}}));
+  ASSERT_TRUE(from_flag.ok()) << from_flag.error().message();
+  EXPECT_EQ(from_flag->get(option::kBackupMode), "raft");
+  EXPECT_EQ(from_flag->get(option::kMode), "merge");  // restore's --mode is another option
+
+  auto from_env = resolve(input_with({{"CONSUL_SNAPSHOT_MODE", "both"}}));
+  ASSERT_TRUE(from_env.ok()) << from_env.error().message();
+  EXPECT_EQ(from_env->get(option::kBackupMode), "both");
+
+  auto file = write_temp("csnap-mode.toml", "mode = \"raft\"\n");
+  auto input = input_with({});
+  input.config_file = file;
+  auto from_file = resolve(input);
+  std::filesystem::remove(file);
+  ASSERT_TRUE(from_file.ok()) << from_file.error().message();
+  EXPECT_EQ(from_file->get(option::kBackupMode), "raft");
+  EXPECT_EQ(from_file->source(option::kBackupMode), Source::file);
+
+  auto by_default = resolve(input_with({}));
+  ASSERT_TRUE(by_default.ok()) << by_default.error().message();
+  EXPECT_EQ(by_default->get(option::kBackupMode), "logical");
+}
+
+TEST(Options, BadBackupModeNamesItsSource) {
+  auto from_env = resolve(input_with({{"CONSUL_SNAPSHOT_MODE", "snapshot"}}));
+  ASSERT_FALSE(from_env.ok());
+  EXPECT_EQ(from_env.error().kind(), ErrorKind::invalid_argument);
+  EXPECT_NE(from_env.error().message().find("CONSUL_SNAPSHOT_MODE"), std::string::npos)
+      << from_env.error().message();
+  auto from_flag = resolve(input_with({}, {{"backup-mode", "Raft"}}));
+  ASSERT_FALSE(from_flag.ok());
+  // The user typed --mode: the error says so, not the table's name.
+  EXPECT_NE(from_flag.error().message().find("(from --mode)"), std::string::npos)
+      << from_flag.error().message();
+}
+
 TEST(Options, TableIsConsistent) {
   std::set<std::string_view> names, envs, keys;
+  // A flag is one option in each command: two options share a flag only in disjoint scopes.
+  std::map<std::string_view, unsigned> flag_scopes;
   for (const auto& spec : option_table()) {
     EXPECT_TRUE(names.insert(spec.name).second) << spec.name;
+    auto& scopes = flag_scopes[flag_name(spec)];
+    EXPECT_EQ(scopes & (spec.scope | scope_global), 0u) << flag_name(spec);
+    EXPECT_FALSE((spec.scope & scope_global) != 0 && scopes != 0) << flag_name(spec);
+    scopes |= spec.scope;
     if (!spec.env.empty()) {
       EXPECT_TRUE(envs.insert(spec.env).second) << spec.env;
     }

@@ -191,6 +191,91 @@ TEST(ConsulClient, KvListReadsHeadersAndEntries) {
   EXPECT_EQ(none->entries, 0U);
 }
 
+// Every byte value, so that nothing on the way may treat the snapshot as text.
+std::string snapshot_bytes() {
+  std::string bytes;
+  for (int round = 0; round < 64; ++round) {
+    for (int value = 0; value < 256; ++value)
+      bytes.push_back(static_cast<char>(value));
+  }
+  return bytes;
+}
+
+TEST(ConsulClient, SnapshotSaveStreamsConsulsBytesAsSent) {
+  FakeConsul consul;
+  const std::string body = snapshot_bytes();
+  std::atomic<bool> stale{false};
+  consul.server().Get("/v1/snapshot", [&](const httplib::Request& req, httplib::Response& res) {
+    stale = req.has_param("stale");
+    res.set_header("X-Consul-Index", "4242");
+    res.set_content(body, "application/octet-stream");
+  });
+  consul.wait();
+  auto client = Client::create({.address = consul.address()});
+  ASSERT_TRUE(client.ok());
+  StringSink sink;
+  auto download = (*client)->snapshot_save(sink, {.stale = true});
+  ASSERT_TRUE(download.ok()) << download.error().message();
+  EXPECT_TRUE(stale);
+  EXPECT_EQ(download->index, 4242U);
+  EXPECT_EQ(download->bytes, body.size());
+  EXPECT_EQ(sink.text(), body);
+}
+
+TEST(ConsulClient, SnapshotSaveRetriedAfterACutStartsOver) {
+  FakeConsul consul;
+  const std::string body = snapshot_bytes();
+  std::atomic<int> calls{0};
+  consul.server().Get("/v1/snapshot", [&](const httplib::Request&, httplib::Response& res) {
+    const bool cut = calls++ == 0;
+    // The first answer drops the connection halfway through the body.
+    const std::size_t end = cut ? body.size() / 2 : body.size();
+    res.set_content_provider(body.size(), "application/octet-stream",
+                             [&body, end](std::size_t offset, std::size_t, httplib::DataSink& out) {
+                               if (offset >= end)
+                                 return false;
+                               out.write(body.data() + offset, end - offset);
+                               return true;
+                             });
+  });
+  consul.wait();
+  auto client = Client::create({.address = consul.address(), .max_attempts = 3});
+  ASSERT_TRUE(client.ok());
+  StringSink sink;
+  int rewinds = 0;
+  auto download = (*client)->snapshot_save(sink, {.rewind = [&]() -> Status {
+                                             ++rewinds;
+                                             sink = StringSink();
+                                             return {};
+                                           }});
+  ASSERT_TRUE(download.ok()) << download.error().message();
+  EXPECT_EQ(calls, 2);
+  EXPECT_EQ(rewinds, 1);
+  EXPECT_EQ(download->bytes, body.size());
+  EXPECT_EQ(sink.text(), body) << "the bytes of the cut attempt stayed in the sink";
+}
+
+TEST(ConsulClient, SnapshotSaveRefusedSaysAclWrite) {
+  FakeConsul consul;
+  consul.server().Get("/v1/snapshot", [&](const httplib::Request&, httplib::Response& res) {
+    res.status = 403;
+    res.set_content("Permission denied: token with AccessorID 'x' lacks permission 'acl:write'",
+                    "text/plain");
+  });
+  consul.wait();
+  auto client = Client::create({.address = consul.address(), .token = Secret("tok-raft")});
+  ASSERT_TRUE(client.ok());
+  StringSink sink;
+  auto download = (*client)->snapshot_save(sink);
+  ASSERT_FALSE(download.ok());
+  EXPECT_EQ(download.error().kind(), ErrorKind::permission_denied);
+  const auto& message = download.error().message();
+  EXPECT_NE(message.find(R"(acl = "write")"), std::string::npos) << message;
+  EXPECT_NE(message.find("GET /v1/snapshot: 403"), std::string::npos) << message;
+  EXPECT_EQ(message.find("tok-raft"), std::string::npos);
+  EXPECT_TRUE(sink.text().empty());
+}
+
 TEST(ConsulClient, TxnConflictListsEachError) {
   FakeConsul consul;
   consul.server().Put("/v1/txn", [&](const httplib::Request&, httplib::Response& res) {
