@@ -351,14 +351,14 @@ std::string reference_markdown() {
       "|---|---|---|---|---|\n";
   // A flag that two options share (in disjoint scopes) says which commands take each.
   auto commands_of = [](const OptionSpec& spec) {
-    std::string out;
+    std::string names;
     for (auto [scope, name] :
          {std::pair{scope_backup, "backup"}, std::pair{scope_restore, "restore"},
           std::pair{scope_prune, "prune"}}) {
       if ((spec.scope & scope) != 0)
-        out += fmt::format("{}{}", out.empty() ? "" : ", ", name);
+        names += fmt::format("{}{}", names.empty() ? "" : ", ", name);
     }
-    return out;
+    return names;
   };
   auto shared = [](const OptionSpec& spec) {
     return std::count_if(std::begin(kOptionTable), std::end(kOptionTable), [&](const auto& other) {
