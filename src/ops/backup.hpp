@@ -32,6 +32,7 @@ struct BackupOptions {
   std::string kv_prefix;  // back up only the keys under this prefix ("" = all)
   bool include_acl = true;
   bool include_queries = true;
+  bool include_config = true;  // config entries (and so intentions)
   // Called as KV entries are read: entries and value bytes so far.
   std::function<void(std::uint64_t, std::uint64_t)> progress;
   // Asked while reading and writing, and last just before the backup is committed to the
