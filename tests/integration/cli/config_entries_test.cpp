@@ -4,6 +4,7 @@
 // alone.
 
 #include <fstream>
+#include <random>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -158,6 +159,64 @@ TEST_F(ConfigEntriesTest, AnEntryOfAKindTheTargetDoesNotKnowFailsAloneAndTheRest
   EXPECT_NE(restore.out.find("invalid config entry kind"), std::string::npos) << restore.all();
   EXPECT_EQ(read_entry(*target_, "service-defaults", "web")["Protocol"], "http")
       << "the other entry is restored all the same";
+}
+
+}  // namespace
+}  // namespace csnap::testing
+
+namespace csnap::testing {
+namespace {
+
+// A token that may read everything but one service's config entries: Consul filters them out of
+// the listing, and the backup fails rather than look complete, unless --allow-partial.
+TEST(ConfigEntriesAcl, EntriesHiddenByAclsFailTheBackupUnlessPartialIsAllowed) {
+  CSNAP_REQUIRE_CONSUL(agent, ConsulAgentOptions{.acl = true});
+  auto work = std::filesystem::temp_directory_path() /
+              ("csnap-config-acl-" + std::to_string(std::random_device{}()));
+  std::filesystem::create_directories(work / "tmp");
+  auto cli = [&](const std::vector<std::string>& args) {
+    auto out = agent->run_cli(args);
+    EXPECT_TRUE(out.ok()) << (out.ok() ? "" : out.error().message());
+    return out.ok() ? *out : std::string();
+  };
+  for (const char* name : {"web", "db"}) {
+    std::ofstream(work / "entry.json")
+        << Json{{"Kind", "service-defaults"}, {"Name", name}, {"Protocol", "http"}}.dump();
+    cli({"config", "write", (work / "entry.json").string()});
+  }
+  cli({"acl", "policy", "create", "-name", "all-but-db", "-rules",
+       R"(agent_prefix "" { policy = "read" }
+key_prefix "" { policy = "write" }
+query_prefix "" { policy = "read" }
+service "web" { policy = "read" }
+mesh = "read")"});
+  auto token =
+      Json::parse(cli({"acl", "token", "create", "-policy-name", "all-but-db", "-format", "json"}));
+  const std::map<std::string, std::string> env = {
+      {"CONSUL_HTTP_ADDR", agent->http_address()},
+      {"CONSUL_HTTP_TOKEN", token["SecretID"].get<std::string>()},
+      {"LOCAL_DIR", (work / "backups").string()},
+      {"SNAPSHOT_TMP_DIR", (work / "tmp").string()},
+      {"CONSUL_SNAPSHOT_ONLY", "kv,query,config"}};
+
+  auto refused = run_tool({"backup", "--once"}, env);
+  EXPECT_EQ(refused.exit_code, 1) << refused.all();
+  EXPECT_NE(refused.err.find("config entries"), std::string::npos) << refused.err;
+  EXPECT_NE(refused.err.find("X-Consul-Results-Filtered-By-Acls"), std::string::npos)
+      << refused.err;
+  EXPECT_NE(refused.err.find("service-defaults"), std::string::npos) << refused.err;
+  EXPECT_FALSE(std::filesystem::exists(work / "backups") &&
+               !std::filesystem::is_empty(work / "backups"))
+      << "an incomplete backup was written";
+
+  auto partial = run_tool({"backup", "--once", "--allow-partial"}, env);
+  ASSERT_EQ(partial.exit_code, 0) << partial.all();
+  auto inspect = run_tool({"inspect", "latest", "--json"}, env);
+  ASSERT_EQ(inspect.exit_code, 0) << inspect.all();
+  auto meta = Json::parse(inspect.out)["meta"];
+  EXPECT_EQ(meta["partial"], true) << inspect.out;
+  EXPECT_EQ(meta["counts"]["config-entries"], 1) << "only web is visible: " << inspect.out;
+  std::filesystem::remove_all(work);
 }
 
 }  // namespace
