@@ -5,6 +5,7 @@
 
 #include <fstream>
 #include <random>
+#include <sstream>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -90,9 +91,22 @@ TEST_F(ConfigEntriesTest, RoundTripIntoAFreshAgentAndASecondRestoreWritesNothing
   ASSERT_EQ(dry_run.exit_code, 0) << dry_run.all();
   EXPECT_TRUE(read_entry(*target_, "service-defaults", "web").is_null()) << "a dry run writes";
 
+  auto before = run_tool({"diff", "latest", "--exit-code"}, target_env());
+  EXPECT_EQ(before.exit_code, 1) << before.all();
+  // The plan's table: kind, create, update, delete, unchanged, skip.
+  std::istringstream table(
+      before.out.substr(std::min(before.out.find("\nconfig-entries"), before.out.size())));
+  std::string kind;
+  std::uint64_t create = 0;
+  table >> kind >> create;
+  EXPECT_EQ(kind, "config-entries") << before.out;
+  EXPECT_EQ(create, test_entries().size()) << before.out;
+
   auto restore = run_tool({"restore", "latest", "--yes"}, target_env());
   ASSERT_EQ(restore.exit_code, 0) << restore.all();
   EXPECT_NE(restore.out.find("config-entries"), std::string::npos) << restore.out;
+  auto after = run_tool({"diff", "latest", "--exit-code"}, target_env());
+  EXPECT_EQ(after.exit_code, 0) << after.all();
   std::map<std::string, Json> restored;
   for (const auto& [kind, entry] : test_entries()) {
     auto live = read_entry(*target_, kind, entry["Name"]);
