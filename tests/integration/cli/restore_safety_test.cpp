@@ -270,6 +270,53 @@ TEST_F(RestoreSafetyTest, AKeyChangedAfterThePlanIsAConflictNotOverwritten) {
   EXPECT_EQ(value_of("app/changed"), "v1");
 }
 
+// A config entry written by someone else between the plan and the write is a reported conflict:
+// PUT /v1/config is a check-and-set against the ModifyIndex the plan saw (0 for a create).
+TEST_F(RestoreSafetyTest, AConfigEntryChangedAfterThePlanIsAConflictNotOverwritten) {
+  auto protocol_of = [&](const std::string& name) {
+    auto read = curl({url("/v1/config/service-defaults/" + name)});
+    EXPECT_TRUE(read.ok());
+    if (!read.ok() || read->status != 200)
+      return std::string("<missing>");
+    return Json::parse(read->body).value("Protocol", std::string());
+  };
+  auto set_protocol = [&](const std::string& name, const std::string& protocol) {
+    auto written =
+        curl({"-X", "PUT", "--data-binary",
+              Json{{"Kind", "service-defaults"}, {"Name", name}, {"Protocol", protocol}}.dump(),
+              url("/v1/config")});
+    ASSERT_TRUE(written.ok());
+    ASSERT_EQ(written->status, 200) << written->body;
+  };
+  set_protocol("web", "http");
+  set_protocol("api", "http");
+  auto backup = run_tool({"backup", "--once", "--only", "config"}, env());
+  ASSERT_EQ(backup.exit_code, 0) << backup.all();
+  set_protocol("web", "grpc");  // the plan: update web
+  auto deleted = curl({"-X", "DELETE", url("/v1/config/service-defaults/api")});
+  ASSERT_TRUE(deleted.ok());  // the plan: create api
+  auto restore = run_on_terminal({"restore", "latest", "--only", "config"}, env(), [&] {
+    set_protocol("web", "tcp");
+    set_protocol("api", "http2");
+  });
+  EXPECT_EQ(restore.exit_code, 1) << restore.out;
+  EXPECT_NE(restore.out.find("failed to update service-defaults web: it changed in the target"),
+            std::string::npos)
+      << restore.out;
+  EXPECT_NE(restore.out.find("failed to create service-defaults api: it changed in the target"),
+            std::string::npos)
+      << restore.out;
+  EXPECT_EQ(protocol_of("web"), "tcp");
+  EXPECT_EQ(protocol_of("api"), "http2");
+
+  // With --force the same race overwrites.
+  auto forced = run_on_terminal({"restore", "latest", "--only", "config", "--force"}, env(),
+                                [&] { set_protocol("web", "grpc"); });
+  EXPECT_EQ(forced.exit_code, 0) << forced.out;
+  EXPECT_EQ(protocol_of("web"), "http");
+  EXPECT_EQ(protocol_of("api"), "http");
+}
+
 TEST_F(RestoreSafetyTest, AQueryConsulRefusesFailsTheRestoreAndIsNamed) {
   auto query = curl({"-X", "POST", "--data-binary",
                      R"({"Name":"web-query","Service":{"Service":"web"}})", url("/v1/query")});
