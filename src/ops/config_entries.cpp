@@ -29,11 +29,6 @@ auto identity(const json& entry) {
                          json_text(entry, "Namespace"), json_text(entry, "Name"));
 }
 
-std::string identity_key(const json& entry) {
-  auto [kind, partition, name_space, name] = identity(entry);
-  return fmt::format("{}\n{}\n{}\n{}", kind, partition, name_space, name);
-}
-
 json without_bookkeeping(const json& entry) {
   json result = entry;
   if (result.is_object()) {
@@ -83,10 +78,11 @@ json config_entry_body(const json& entry) {
 
 std::vector<PlannedObject> plan_config_objects(const json& backup, const json& live,
                                                KindPlan& summary) {
-  std::map<std::string, const json*> live_by_key;
+  using Identity = decltype(identity(json()));
+  std::map<Identity, const json*> live_by_key;
   if (live.is_array()) {
     for (const auto& entry : live)
-      live_by_key[identity_key(entry)] = &entry;
+      live_by_key[identity(entry)] = &entry;
   }
   std::vector<const json*> ordered;
   if (backup.is_array()) {
@@ -101,10 +97,10 @@ std::vector<PlannedObject> plan_config_objects(const json& backup, const json& l
     return config_entry_less(*left, *right);
   });
   std::vector<PlannedObject> planned_entries;
-  std::set<std::string> seen;
+  std::set<Identity> seen;
   for (const json* entry : ordered) {
     PlannedObject planned{.label = config_entry_label(*entry), .object = *entry};
-    const auto key = identity_key(*entry);
+    const auto key = identity(*entry);
     const json* match = nullptr;
     if (auto found = live_by_key.find(key); found != live_by_key.end())
       match = found->second;
