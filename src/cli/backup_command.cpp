@@ -50,6 +50,7 @@ Result<ops::BackupOptions> backup_options(const config::Config& config) {
   options.include_kv = kinds.empty() || kinds.contains("kv");
   options.include_acl = kinds.empty() || kinds.contains("acl");
   options.include_queries = kinds.empty() || kinds.contains("query");
+  options.include_config = kinds.empty() || kinds.contains("config");
   options.raft_stale = config.get(option::kStale);
   options.allow_partial = config.get(option::kAllowPartial);
   options.kv_prefix = config.get(option::kPrefix);

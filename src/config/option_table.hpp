@@ -387,7 +387,8 @@ inline constexpr OptionSpec kOptionTable[] = {
      .env = "CONSUL_SNAPSHOT_ONLY",
      .file_key = "only",
      .type = OptionType::string,
-     .help = "back up or restore only these kinds: a comma-separated list of kv, acl, query",
+     .help =
+         "back up or restore only these kinds: a comma-separated list of kv, acl, query, config",
      .scope = scope_backup | scope_restore},
     {.name = "prefix",
      .env = "CONSUL_SNAPSHOT_PREFIX",

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "util/log.hpp"
 #include "util/time.hpp"
 
 namespace csnap::ops {
@@ -26,24 +27,6 @@ bool is_empty_value(const json& value) {
   return value.is_null() || (value.is_string() && value.get_ref<const std::string&>().empty()) ||
          (value.is_array() && value.empty()) || (value.is_object() && value.empty()) ||
          (value.is_boolean() && !value.get<bool>());
-}
-
-// Drops null, "", [], {} and false members of objects, at any depth: Consul leaves some of them
-// out and writes others, so absent and empty mean the same.
-void strip_empty(json& value) {
-  if (value.is_array()) {
-    for (auto& element : value)
-      strip_empty(element);
-  } else if (value.is_object()) {
-    for (auto it = value.begin(); it != value.end();) {
-      strip_empty(it.value());
-      if (is_empty_value(it.value())) {
-        it = value.erase(it);
-      } else {
-        ++it;
-      }
-    }
-  }
 }
 
 void erase_bookkeeping(json& object) {
@@ -182,24 +165,6 @@ bool is_builtin_policy(const json& policy) {
          json_text(policy, "Name").starts_with("builtin/");
 }
 
-void count(KindPlan& summary, const PlannedObject& planned) {
-  switch (planned.action) {
-    case RestoreAction::create:
-      ++summary.create;
-      break;
-    case RestoreAction::update:
-      ++summary.update;
-      break;
-    case RestoreAction::unchanged:
-      ++summary.unchanged;
-      break;
-    case RestoreAction::skip:
-      ++summary.skip;
-      summary.notes.push_back(fmt::format("skip {} ({})", planned.label, planned.note));
-      break;
-  }
-}
-
 }  // namespace
 
 std::string acl_count_kind(AclKind kind) {
@@ -264,6 +229,69 @@ std::string_view to_string(RestoreAction action) {
       return "skip";
   }
   return "?";
+}
+
+void strip_empty(json& value) {
+  if (value.is_array()) {
+    for (auto& element : value)
+      strip_empty(element);
+  } else if (value.is_object()) {
+    for (auto it = value.begin(); it != value.end();) {
+      strip_empty(it.value());
+      if (is_empty_value(it.value())) {
+        it = value.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+}
+
+void count_planned(KindPlan& summary, const PlannedObject& planned) {
+  switch (planned.action) {
+    case RestoreAction::create:
+      ++summary.create;
+      break;
+    case RestoreAction::update:
+      ++summary.update;
+      break;
+    case RestoreAction::unchanged:
+      ++summary.unchanged;
+      break;
+    case RestoreAction::skip:
+      ++summary.skip;
+      summary.notes.push_back(fmt::format("skip {} ({})", planned.label, planned.note));
+      break;
+  }
+}
+
+bool count_unwritten(KindPlan& done, const PlannedObject& planned) {
+  switch (planned.action) {
+    case RestoreAction::unchanged:
+      ++done.unchanged;
+      return true;
+    case RestoreAction::skip:
+      ++done.skip;
+      done.notes.push_back(fmt::format("skip {} ({})", planned.label, planned.note));
+      log::warn("Skipping {}: {}", planned.label, planned.note);
+      return true;
+    case RestoreAction::create:
+    case RestoreAction::update:
+      break;
+  }
+  return false;
+}
+
+void count_write(KindPlan& done, const PlannedObject& planned, std::string_view failure) {
+  if (failure.empty()) {
+    ++(planned.action == RestoreAction::create ? done.create : done.update);
+    log::debug("{}d {}", to_string(planned.action), planned.label);
+    return;
+  }
+  ++done.failed;
+  auto note = fmt::format("failed to {} {}: {}", to_string(planned.action), planned.label, failure);
+  log::error("{}", note);
+  done.notes.push_back(std::move(note));
 }
 
 std::string json_text(const json& object, const std::string& field) {
@@ -366,7 +394,7 @@ AclRestorePlan plan_acl_objects(const AclObjects& backup, const AclObjects& live
         planned.action =
             wanted == comparable(kind, *match) ? RestoreAction::unchanged : RestoreAction::update;
       }
-      count(summary, planned);
+      count_planned(summary, planned);
       plan.objects.push_back(std::move(planned));
     }
     plan.kinds.push_back(std::move(summary));
@@ -440,7 +468,7 @@ std::vector<PlannedObject> plan_query_objects(const json& backup, const json& li
       summary.notes.push_back(
           fmt::format("{}: its Token is not in the backup; written without one", planned.label));
     }
-    count(summary, planned);
+    count_planned(summary, planned);
     planned_queries.push_back(std::move(planned));
   }
   return planned_queries;

@@ -67,11 +67,12 @@ struct KindPlan {
 struct PlannedObject {
   consul::AclKind kind = consul::AclKind::policy;  // unused for prepared queries
   RestoreAction action = RestoreAction::skip;
-  std::string label{};      // for notes: "policy kv-read", "token 74e2... (\"tok1\")"
-  std::string backup_id{};  // the object's id field in the backup
-  std::string live_id{};    // update/unchanged: the live object's id field
-  nlohmann::json object{};  // as in the backup
-  std::string note{};       // why it is skipped
+  std::string label{};           // for notes: "policy kv-read", "token 74e2... (\"tok1\")"
+  std::string backup_id{};       // the object's id field in the backup
+  std::string live_id{};         // update/unchanged: the live object's id field
+  std::uint64_t live_index = 0;  // config entries: the live ModifyIndex (for check-and-set)
+  nlohmann::json object{};       // as in the backup
+  std::string note{};            // why it is skipped
 };
 
 // Backup ID -> live ID, for policies and roles.
@@ -83,6 +84,20 @@ struct AclRestorePlan {
   IdMap role_ids;
   std::vector<KindPlan> kinds;  // the summary, one per kind in kAclRestoreOrder
 };
+
+// Drops null, "", [], {} and false members of objects, at any depth: Consul leaves some of them
+// out and writes others, so absent and empty mean the same.
+void strip_empty(nlohmann::json& value);
+
+// Adds `planned` to `summary` (a skip with its note).
+void count_planned(KindPlan& summary, const PlannedObject& planned);
+
+// While applying: counts in `done` an object that is not written (unchanged, or skipped: noted
+// and warned) and returns true; false for a create or an update, which the caller writes.
+bool count_unwritten(KindPlan& done, const PlannedObject& planned);
+// While applying: counts in `done` the write of `planned`, done, or refused for `failure` (noted
+// and logged as an error).
+void count_write(KindPlan& done, const PlannedObject& planned, std::string_view failure = {});
 
 // `text` field of `object`, or "" when absent or not a string.
 std::string json_text(const nlohmann::json& object, const std::string& field);

@@ -108,38 +108,18 @@ Result<std::vector<KindPlan>> apply_acl_restore(consul::Client& consul,
   IdMap role_ids = plan.role_ids;
   for (const auto& planned : plan.objects) {
     auto& summary = done[kind_position(planned.kind)];
-    switch (planned.action) {
-      case RestoreAction::unchanged:
-        ++summary.unchanged;
-        continue;
-      case RestoreAction::skip:
-        ++summary.skip;
-        summary.notes.push_back(fmt::format("skip {} ({})", planned.label, planned.note));
-        log::warn("Skipping {}: {}", planned.label, planned.note);
-        continue;
-      case RestoreAction::create:
-      case RestoreAction::update:
-        break;
-    }
+    if (count_unwritten(summary, planned))
+      continue;
     auto written = write_object(consul, planned, policy_ids, role_ids);
     if (!written.ok()) {
-      ++summary.failed;
-      auto note = fmt::format("failed to {} {}: {}", to_string(planned.action), planned.label,
-                              written.error().message());
-      log::error("{}", note);
-      summary.notes.push_back(std::move(note));
+      count_write(summary, planned, written.error().message());
       continue;
     }
     if (planned.kind == AclKind::policy)
       policy_ids[planned.backup_id] = *written;
     if (planned.kind == AclKind::role)
       role_ids[planned.backup_id] = *written;
-    if (planned.action == RestoreAction::create) {
-      ++summary.create;
-    } else {
-      ++summary.update;
-    }
-    log::debug("{}d {}", to_string(planned.action), planned.label);
+    count_write(summary, planned);
   }
   return done;
 }

@@ -9,6 +9,7 @@
 #include "archive/meta.hpp"
 #include "codec/sha256.hpp"
 #include "ops/acl_backup.hpp"
+#include "ops/config_entries.hpp"
 #include "ops/naming.hpp"
 #include "ops/prepared_queries.hpp"
 #include "ops/raft_member.hpp"
@@ -231,6 +232,13 @@ Result<BackupReport> run_backup(consul::Client& consul, storage::Backend& storag
       log::warn("{}", warning);
     meta.counts["prepared-queries"] = queries->count;
     meta.partial = meta.partial || queries->partial;
+  }
+  if (logical && options.include_config) {
+    auto config = backup_config_entries(consul, writer, {.allow_partial = options.allow_partial});
+    if (!config.ok())
+      return std::move(config.error().add_context("backing up config entries"));
+    meta.counts[std::string(kConfigEntriesKind)] = config->count;
+    meta.partial = meta.partial || config->partial;
   }
   if (options.mode != BackupMode::logical) {
     CSNAP_TRY(check_stop(options));

@@ -45,6 +45,7 @@ struct BackupOptions {
   std::string kv_prefix;  // back up only the keys under this prefix ("" = all)
   bool include_acl = true;
   bool include_queries = true;  // include_*: the logical members, unless `mode` is raft
+  bool include_config = true;   // config entries (and so intentions)
   bool raft_stale = false;      // GET /v1/snapshot?stale: any server may serve the snapshot
   // Called as KV entries are read: entries and value bytes so far.
   std::function<void(std::uint64_t, std::uint64_t)> progress;

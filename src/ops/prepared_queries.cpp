@@ -99,19 +99,8 @@ Result<bool> backup_holds_queries(const archive::BackupReader& reader) {
 Result<KindPlan> apply_query_restore(consul::Client& consul, const QueryRestorePlan& plan) {
   KindPlan done{.kind = std::string(kPreparedQueriesKind)};
   for (const auto& planned : plan.queries) {
-    switch (planned.action) {
-      case RestoreAction::unchanged:
-        ++done.unchanged;
-        continue;
-      case RestoreAction::skip:
-        ++done.skip;
-        done.notes.push_back(fmt::format("skip {} ({})", planned.label, planned.note));
-        log::warn("Skipping {}: {}", planned.label, planned.note);
-        continue;
-      case RestoreAction::create:
-      case RestoreAction::update:
-        break;
-    }
+    if (count_unwritten(done, planned))
+      continue;
     auto body = query_body(planned.object);
     Status written;
     if (planned.action == RestoreAction::create) {
@@ -121,15 +110,7 @@ Result<KindPlan> apply_query_restore(consul::Client& consul, const QueryRestoreP
     } else {
       written = consul::update_prepared_query(consul, planned.live_id, body);
     }
-    if (!written.ok()) {
-      ++done.failed;
-      auto note = fmt::format("failed to {} {}: {}", to_string(planned.action), planned.label,
-                              written.error().message());
-      log::error("{}", note);
-      done.notes.push_back(std::move(note));
-      continue;
-    }
-    ++(planned.action == RestoreAction::create ? done.create : done.update);
+    count_write(done, planned, written.ok() ? "" : written.error().message());
   }
   return done;
 }

@@ -34,8 +34,9 @@ Status verify_kv(const archive::BackupReader& reader, RestorePreview& preview) {
 }
 
 constexpr std::string_view kPlanningAcl =
-    "planning the ACL restore (restore without ACLs with --only kv,query)";
+    "planning the ACL restore (restore without ACLs with --only kv,query,config)";
 constexpr std::string_view kPlanningQueries = "planning the prepared-query restore";
+constexpr std::string_view kPlanningConfig = "planning the config-entry restore";
 
 // `requested` as it applies to a backup described by `meta`: a backup of one subtree restores
 // (and with --mode replace, replaces) only that subtree, never the keys it never held.
@@ -52,9 +53,9 @@ Result<std::set<std::string>> parse_only(std::string_view text) {
   while (!text.empty()) {
     auto comma = text.find(',');
     auto kind = text.substr(0, comma);
-    if (kind != "kv" && kind != "acl" && kind != "query") {
+    if (kind != "kv" && kind != "acl" && kind != "query" && kind != "config") {
       return Error(ErrorKind::invalid_argument,
-                   fmt::format("--only: unknown kind '{}' (use kv, acl, query)", kind));
+                   fmt::format("--only: unknown kind '{}' (use kv, acl, query, config)", kind));
     }
     kinds.emplace(kind);
     if (comma == std::string_view::npos)
@@ -124,6 +125,12 @@ Result<LiveScope> LiveScope::of(const VerifiedBackup& verified, const RestoreOpt
       return std::move(holds.error().add_context(kPlanningQueries));
     scope.queries = *holds;
   }
+  if (options.wants("config")) {
+    auto kinds = backup_config_kinds(verified.reader);
+    if (!kinds.ok())
+      return std::move(kinds.error().add_context(kPlanningConfig));
+    scope.config_kinds = std::move(kinds).value();
+  }
   return scope;
 }
 
@@ -144,6 +151,12 @@ Result<LiveCluster> read_live_cluster(consul::Client& consul, const LiveScope& s
     if (!queries.ok())
       return std::move(queries.error().add_context(kPlanningQueries));
     live.queries = std::move(queries).value();
+  }
+  if (!scope.config_kinds.empty()) {
+    auto entries = read_live_config_entries(consul, scope.config_kinds);
+    if (!entries.ok())
+      return std::move(entries.error().add_context(kPlanningConfig));
+    live.config_entries = std::move(entries).value();
   }
   return live;
 }
@@ -188,6 +201,13 @@ Result<PreparedRestore> PreparedRestore::plan(
     prepared.preview_.others.push_back(plan->summary);
     prepared.queries_ = std::move(plan).value();
   }
+  if (options.wants("config") && prepared.reader_.has_member(kConfigEntriesMember)) {
+    auto plan = plan_config_restore(prepared.reader_, live.config_entries);
+    if (!plan.ok())
+      return std::move(plan.error().add_context(kPlanningConfig));
+    prepared.preview_.others.push_back(plan->summary);
+    prepared.config_ = std::move(plan).value();
+  }
   return prepared;
 }
 
@@ -222,6 +242,8 @@ Result<RestoreReport> PreparedRestore::apply(consul::Client& consul) {
       return std::move(applied.error().add_context("restoring prepared queries"));
     report.others.push_back(std::move(applied).value());
   }
+  if (config_)
+    report.others.push_back(apply_config_restore(consul, *config_, {.force = options_.force}));
   for (const auto& kind : report.others) {
     for (const auto& note : kind.notes)
       log::warn("{}: {}", kind.kind, note);

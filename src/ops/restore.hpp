@@ -17,6 +17,7 @@
 #include "archive/meta.hpp"
 #include "consul/client.hpp"
 #include "ops/acl_restore.hpp"
+#include "ops/config_entries.hpp"
 #include "ops/encryption.hpp"
 #include "ops/kv_restore.hpp"
 #include "ops/locate.hpp"
@@ -27,7 +28,7 @@ namespace csnap::ops {
 struct RestoreOptions {
   std::filesystem::path tmp_dir = "/tmp";
   KvSelection kv;
-  std::set<std::string> only;  // "kv", "acl", "query"; empty = every kind
+  std::set<std::string> only;  // "kv", "acl", "query", "config"; empty = every kind
   EncryptionSettings encryption;
   // KV writes without check-and-set: overwrite keys changed after the plan (--force).
   bool force = false;
@@ -38,7 +39,7 @@ struct RestoreOptions {
   }
 };
 
-// Parses --only: a comma-separated list of kv, acl, query.
+// Parses --only: a comma-separated list of kv, acl, query, config.
 Result<std::set<std::string>> parse_only(std::string_view text);
 
 // What a verified backup holds and what restoring it would change.
@@ -50,7 +51,7 @@ struct RestorePreview {
   std::uint64_t kv_bytes = 0;
   std::string encryption;        // "" when the backup is not encrypted
   KvPlan kv;                     // against the live cluster
-  std::vector<KindPlan> others;  // ACL kinds and prepared queries, when restored
+  std::vector<KindPlan> others;  // ACL kinds, prepared queries, config entries, when restored
   bool changes_nothing() const;
 };
 
@@ -77,6 +78,7 @@ struct LiveScope {
   std::optional<std::string> kv_prefix;  // the KV under it, when KV is restored
   bool acl = false;      // the ACL objects, when ACLs are restored and the backup holds some
   bool queries = false;  // the prepared queries, likewise
+  std::vector<std::string> config_kinds;  // the config entries of the kinds the backup holds
 
   // The scope of restoring `verified` with the options `requested`.
   static Result<LiveScope> of(const VerifiedBackup& verified, const RestoreOptions& requested);
@@ -85,9 +87,10 @@ struct LiveScope {
 // The live cluster as a restore compares the backup with it: read from Consul just before the
 // plan (read_live_cluster), or built from data by a test. What is out of scope stays empty.
 struct LiveCluster {
-  LiveKv kv;                                         // the KV under the restored prefix
-  LiveAcl acl;                                       // the ACL system
-  nlohmann::json queries = nlohmann::json::array();  // the prepared queries
+  LiveKv kv;                                                // the KV under the restored prefix
+  LiveAcl acl;                                              // the ACL system
+  nlohmann::json queries = nlohmann::json::array();         // the prepared queries
+  nlohmann::json config_entries = nlohmann::json::array();  // of LiveScope::config_kinds
 };
 
 // Reads what `scope` names of the cluster behind `consul`.
@@ -127,6 +130,7 @@ class PreparedRestore {
   LiveKv live_kv_;
   std::optional<AclRestorePlan> acl_;
   std::optional<QueryRestorePlan> queries_;
+  std::optional<ConfigRestorePlan> config_;
   RestoreOptions options_;
   RestorePreview preview_;
 };

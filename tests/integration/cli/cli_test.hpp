@@ -3,6 +3,8 @@
 // programs) without a shell, and a fixture with a real Consul agent and a work folder.
 
 #include <filesystem>
+#include <fstream>
+#include <functional>
 #include <map>
 #include <memory>
 #include <random>
@@ -10,6 +12,7 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "consul_agent.hpp"
 
@@ -76,6 +79,40 @@ class CliTest : public ::testing::Test {
         out.push_back(entry.path());
     }
     return out;
+  }
+
+  // Writes to `crafted` (.tar.zst) a copy of the zstd backup `backup` whose JSON member `member`
+  // `change` rewrote (it sees the member and meta.json), with meta.json's size and SHA-256 to
+  // match: done with the stock zstd, tar and sha256sum, in work_/unpacked.
+  void rewrite_member(const std::filesystem::path& backup, const std::string& member,
+                      const std::filesystem::path& crafted,
+                      const std::function<void(nlohmann::json&, nlohmann::json&)>& change) {
+    const auto unpacked = work_ / "unpacked";
+    const auto plain = (work_ / "plain.tar").string();
+    std::filesystem::remove_all(unpacked);
+    std::filesystem::create_directories(unpacked);
+    ASSERT_EQ(run({"zstd", "-d", "-q", "-f", "-o", plain, backup.string()}).exit_code, 0);
+    ASSERT_EQ(run({"tar", "-xf", plain, "-C", unpacked.string()}).exit_code, 0);
+    const auto member_path = unpacked / member;
+    auto content = nlohmann::json::parse(std::ifstream(member_path));
+    auto meta = nlohmann::json::parse(std::ifstream(unpacked / "meta.json"));
+    change(content, meta);
+    std::ofstream(member_path) << content.dump(2) << "\n";
+    std::vector<std::string> tar_args{"tar", "--format=ustar",  "-cf",      plain,
+                                      "-C",  unpacked.string(), "meta.json"};
+    for (auto& listed : meta["members"]) {
+      const std::string name = listed["name"];
+      tar_args.push_back(name);
+      if (name != member)
+        continue;
+      auto sum = run({"sha256sum", member_path.string()});
+      ASSERT_EQ(sum.exit_code, 0);
+      listed["sha256"] = sum.out.substr(0, 64);
+      listed["size"] = std::filesystem::file_size(member_path);
+    }
+    std::ofstream(unpacked / "meta.json") << meta.dump(2) << "\n";
+    ASSERT_EQ(run(tar_args).exit_code, 0);
+    ASSERT_EQ(run({"zstd", "-q", "-f", "-o", crafted.string(), plain}).exit_code, 0);
   }
 
   std::unique_ptr<ConsulAgent> agent_;

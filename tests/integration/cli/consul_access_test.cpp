@@ -107,6 +107,17 @@ TEST_F(ConsulAccessTest, ReadmePoliciesAreEnoughForBackupAndRestore) {
   adopt(std::move(agent));
   cli({"kv", "put", "app/config", "one"});
   cli({"kv", "put", "other/secret", "two"});
+  // Config entries of the three permissions: service, intentions and mesh.
+  const auto entries = work_ / "entries";
+  fs::create_directories(entries);
+  std::ofstream(entries / "defaults.json")
+      << R"({"Kind":"service-defaults","Name":"web","Protocol":"http"})";
+  std::ofstream(entries / "intentions.json")
+      << R"({"Kind":"service-intentions","Name":"web","Sources":[{"Name":"api","Action":"allow"}]})";
+  std::ofstream(entries / "mesh.json")
+      << R"({"Kind":"mesh","TransparentProxy":{"MeshDestinationsOnly":true}})";
+  for (const char* file : {"defaults.json", "intentions.json", "mesh.json"})
+    cli({"config", "write", (entries / file).string()});
   auto token_for = [&](const std::string& name, const std::string& rules) {
     cli({"acl", "policy", "create", "-name", name, "-rules", rules});
     auto created = nlohmann::json::parse(
@@ -125,9 +136,13 @@ TEST_F(ConsulAccessTest, ReadmePoliciesAreEnoughForBackupAndRestore) {
 key_prefix "" { policy = "read" }
 key "service/consul-snapshot/lastbackup" { policy = "write" }
 query_prefix "" { policy = "read" }
+service_prefix "" { policy = "read" intentions = "read" }
+mesh = "read"
 acl = "write")",
        R"(key_prefix "" { policy = "write" }
 query_prefix "" { policy = "write" }
+service_prefix "" { policy = "write" intentions = "write" }
+mesh = "write"
 acl = "write")",
        // Token secrets are in this backup: encrypted, so that nothing warns.
        {{"CRYPTO_PASSWORD", "readme policy test passphrase"}}},
@@ -151,6 +166,8 @@ key "service/consul-snapshot/lastbackup" { policy = "write" })",
 
     cli({"kv", "delete", "-recurse", "app"});
     cli({"kv", "delete", "-recurse", "other"});
+    cli({"config", "delete", "-kind", "service-intentions", "-name", "web"});
+    cli({"config", "delete", "-kind", "mesh", "-name", "mesh"});
     auto restore_env = env();
     restore_env.insert(test.extra_env.begin(), test.extra_env.end());
     restore_env["CONSUL_HTTP_TOKEN"] = token_for(test.name + "-restore", test.restore_rules);
@@ -163,6 +180,13 @@ key "service/consul-snapshot/lastbackup" { policy = "write" })",
     ASSERT_EQ(restore.exit_code, 0) << restore.all();
     EXPECT_EQ(cli({"kv", "get", "app/config"}), "one\n");
     EXPECT_EQ(cli({"kv", "get", "other/secret"}), "two\n");
+    if (test.name == "everything") {
+      EXPECT_NE(cli({"config", "read", "-kind", "service-intentions", "-name", "web"}).find("api"),
+                std::string::npos);
+      EXPECT_NE(
+          cli({"config", "read", "-kind", "mesh", "-name", "mesh"}).find("MeshDestinationsOnly"),
+          std::string::npos);
+    }
   }
 }
 
@@ -180,6 +204,8 @@ key "service/consul-snapshot/leader" { policy = "write" }
 session_prefix "" { policy = "write" }
 service "consul-snapshot" { policy = "write" }
 query_prefix "" { policy = "read" }
+service_prefix "" { policy = "read" intentions = "read" }
+mesh = "read"
 acl = "write")"});
   auto created = nlohmann::json::parse(
       cli({"acl", "token", "create", "-policy-name", "daemon", "-format", "json"}));

@@ -343,10 +343,40 @@ TEST_F(RestorePlanTest, OnlyPlansAndReadsTheSelectedKinds) {
   EXPECT_EQ(find_kind(prepared->preview(), kPreparedQueriesKind)->create, 1U);
 }
 
-TEST(ParseOnly, AcceptsTheThreeKindsAndRefusesOthers) {
-  auto kinds = parse_only("kv,query");
+TEST_F(RestorePlanTest, ConfigEntriesAreReadForTheirKindsAndPlannedOnlyWhenSelected) {
+  BackupContents backup = app_;
+  backup.json_members = {
+      {"config-entries.json",
+       json::array({{{"Kind", "service-router"}, {"Name", "web"}, {"ModifyIndex", 3}},
+                    {{"Kind", "service-defaults"}, {"Name", "web"}, {"Protocol", "http"}}})}};
+  auto only_config = merge();
+  only_config.only = {"config"};
+  auto read = scope(backup, only_config);
+  EXPECT_FALSE(read.kv_prefix.has_value());
+  EXPECT_EQ(read.config_kinds, (std::vector<std::string>{"service-defaults", "service-router"}));
+  LiveCluster live;
+  live.config_entries = json::array(
+      {{{"Kind", "service-defaults"}, {"Name", "web"}, {"Protocol", "http"}, {"ModifyIndex", 40}}});
+  auto prepared = plan(backup, std::move(live), only_config);
+  ASSERT_TRUE(prepared.ok()) << prepared.error().message();
+  EXPECT_TRUE(prepared->preview().kv.empty());
+  const auto* config = find_kind(prepared->preview(), kConfigEntriesKind);
+  ASSERT_NE(config, nullptr);
+  EXPECT_EQ(config->unchanged, 1U);
+  EXPECT_EQ(config->create, 1U);
+
+  auto kv_only = merge();
+  kv_only.only = {"kv"};
+  EXPECT_TRUE(scope(backup, kv_only).config_kinds.empty()) << "no config entries read";
+  prepared = plan(backup, live_app(), kv_only);
+  ASSERT_TRUE(prepared.ok()) << prepared.error().message();
+  EXPECT_EQ(find_kind(prepared->preview(), kConfigEntriesKind), nullptr);
+}
+
+TEST(ParseOnly, AcceptsTheFourKindsAndRefusesOthers) {
+  auto kinds = parse_only("kv,query,config");
   ASSERT_TRUE(kinds.ok());
-  EXPECT_EQ(*kinds, (std::set<std::string>{"kv", "query"}));
+  EXPECT_EQ(*kinds, (std::set<std::string>{"kv", "query", "config"}));
   auto bad = parse_only("kv,acls");
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.error().kind(), ErrorKind::invalid_argument);
