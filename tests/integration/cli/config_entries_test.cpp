@@ -96,10 +96,10 @@ TEST_F(ConfigEntriesTest, RoundTripIntoAFreshAgentAndASecondRestoreWritesNothing
   // The plan's table: kind, create, update, delete, unchanged, skip.
   std::istringstream table(
       before.out.substr(std::min(before.out.find("\nconfig-entries"), before.out.size())));
-  std::string kind;
+  std::string row;
   std::uint64_t create = 0;
-  table >> kind >> create;
-  EXPECT_EQ(kind, "config-entries") << before.out;
+  table >> row >> create;
+  EXPECT_EQ(row, "config-entries") << before.out;
   EXPECT_EQ(create, test_entries().size()) << before.out;
 
   auto restore = run_tool({"restore", "latest", "--yes"}, target_env());
