@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "archive/kv_json.hpp"
+#include "ops/raft_member.hpp"
 #include "util/log.hpp"
 #include "util/text.hpp"
 
@@ -94,6 +95,16 @@ Result<VerifiedBackup> verify_backup(LocatedBackup& backup, const std::filesyste
   preview.format = reader->format();
   preview.encryption = (*plaintext)->encryption();
   CSNAP_TRY_CONTEXT(verify_kv(*reader, preview), backup.name);
+  // Consul's own snapshot is verified too (its SHA256SUMS, every record framed), so that a backup
+  // whose raft.snap was damaged is refused before any write, even by a logical restore.
+  auto raft = verify_raft_member(*reader);
+  if (!raft.ok())
+    return std::move(raft.error().add_context(backup.name));
+  preview.raft = std::move(raft).value();
+  if (preview.raft) {
+    log::info("Verified Consul's Raft snapshot in {} (index {}, {} records)", backup.name,
+              preview.raft->meta.index, preview.raft->state.records);
+  }
   if (reader->has_member(archive::kLegacyAclMember)) {
     CSNAP_ASSIGN_OR_RETURN(auto member, reader->open_member(archive::kLegacyAclMember));
     CSNAP_ASSIGN_OR_RETURN(auto text, read_all(member));
@@ -111,7 +122,7 @@ Result<VerifiedBackup> verify_backup(LocatedBackup& backup, const std::filesyste
 Result<LiveScope> LiveScope::of(const VerifiedBackup& verified, const RestoreOptions& requested) {
   const auto options = for_backup(requested, verified.preview.meta);
   LiveScope scope;
-  if (options.wants("kv"))
+  if (options.wants("kv") && verified.reader.has_member(archive::kKvMember))
     scope.kv_prefix = options.kv.target_prefix();
   if (options.wants("acl")) {
     auto objects = count_backup_acl_objects(verified.reader);
@@ -166,6 +177,19 @@ Result<PreparedRestore> PreparedRestore::prepare(
     const std::function<void(const KvChange&)>& on_change) {
   CSNAP_ASSIGN_OR_RETURN(auto verified,
                          verify_backup(backup, requested.tmp_dir, requested.encryption));
+  const auto& members = verified.preview.meta.members;
+  const bool raft_only = verified.reader.has_member(archive::kRaftMember) &&
+                         std::all_of(members.begin(), members.end(), [](const auto& member) {
+                           return member.name == archive::kRaftMember;
+                         });
+  if (raft_only) {
+    return Error(ErrorKind::invalid_argument,
+                 fmt::format("{} holds only Consul's Raft snapshot (--mode raft), and restoring "
+                             "one through the logical path is not built yet; it was verified. "
+                             "To restore the whole cluster from it, extract raft.snap and run "
+                             "`consul snapshot restore raft.snap` (docs/format.md)",
+                             backup.name));
+  }
   log::info("Extracted {} keys to restore", verified.preview.kv_entries);
   CSNAP_ASSIGN_OR_RETURN(auto scope, LiveScope::of(verified, requested));
   CSNAP_ASSIGN_OR_RETURN(auto live, read_live_cluster(consul, scope, requested.tmp_dir));
@@ -178,7 +202,10 @@ Result<PreparedRestore> PreparedRestore::plan(
   const auto options = for_backup(requested, verified.preview.meta);
   PreparedRestore prepared(std::move(verified.reader), std::move(live.kv), options);
   prepared.preview_ = std::move(verified.preview);
-  if (options.wants("kv")) {
+  // A backup without kv.json (`--only acl`, `--mode raft`) says nothing about the KV store: it
+  // is left alone, never planned as if the backup held no keys (which --mode replace would turn
+  // into deleting every key).
+  if (options.wants("kv") && prepared.reader_.has_member(archive::kKvMember)) {
     CSNAP_ASSIGN_OR_RETURN(prepared.preview_.kv,
                            plan_kv(prepared.reader_, options.kv, prepared.live_kv_, on_change));
   }

@@ -15,6 +15,7 @@
 
 #include "archive/backup_reader.hpp"
 #include "archive/meta.hpp"
+#include "archive/raft_snapshot.hpp"
 #include "consul/client.hpp"
 #include "ops/acl_restore.hpp"
 #include "ops/config_entries.hpp"
@@ -49,7 +50,9 @@ struct RestorePreview {
   archive::BackupFormat format = archive::BackupFormat::current;
   std::uint64_t kv_entries = 0;  // in the backup
   std::uint64_t kv_bytes = 0;
-  std::string encryption;        // "" when the backup is not encrypted
+  std::string encryption;  // "" when the backup is not encrypted
+  // raft.snap, verified (its SHA256SUMS, every record framed), when the backup holds one.
+  std::optional<archive::RaftSnapshotSummary> raft;
   KvPlan kv;                     // against the live cluster
   std::vector<KindPlan> others;  // ACL kinds, prepared queries, config entries, when restored
   bool changes_nothing() const;

@@ -323,6 +323,42 @@ TEST_F(RaftModeTest, InspectRefusesARaftSnapFailingItsOwnChecksums) {
   EXPECT_EQ(inspect.exit_code, 3) << inspect.all();
   EXPECT_NE(inspect.err.find("raft.snap"), std::string::npos) << inspect.err;
   EXPECT_NE(inspect.err.find("state.bin"), std::string::npos) << inspect.err;
+
+  // restore and diff verify raft.snap before anything else: corrupt (3), not the usage error a
+  // Raft-only backup otherwise gets, and nothing is written.
+  cli({"kv", "delete", "top"});
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"restore", forged.string(), "--yes"}, {"diff", forged.string()}}) {
+    auto refused = run_tool(args, env());
+    EXPECT_EQ(refused.exit_code, 3) << args[0] << ": " << refused.all();
+    EXPECT_NE(refused.err.find("state.bin"), std::string::npos) << refused.err;
+  }
+  EXPECT_EQ(agent_->run_cli({"kv", "get", "top"}).ok(), false) << "the restore wrote a key";
+}
+
+// A backup without kv.json (--mode raft, or --only acl) says nothing about the KV store: even with
+// --mode replace a restore leaves every key alone, and a Raft-only backup is refused with a
+// message that says how to restore it whole, instead of a plan that changes nothing.
+TEST_F(RaftModeTest, ARestoreOfABackupWithoutKvJsonLeavesTheKvStoreAlone) {
+  CSNAP_REQUIRE_CONSUL(agent, ConsulAgentOptions{});
+  adopt(std::move(agent));
+  fill();
+  auto raft = run_tool({"backup", "--once", "--mode", "raft"}, env());
+  ASSERT_EQ(raft.exit_code, 0) << raft.all();
+  auto raft_backup = only_backup();
+  auto refused = run_tool({"restore", raft_backup.string(), "--mode", "replace", "--yes"}, env());
+  EXPECT_EQ(refused.exit_code, 2) << refused.all();
+  EXPECT_NE(refused.err.find("consul snapshot restore"), std::string::npos) << refused.err;
+  EXPECT_EQ(cli({"kv", "get", "app/config"}), "raft-mode-marker-value\n");
+
+  fs::remove(raft_backup);
+  auto query_only = run_tool({"backup", "--once", "--only", "query"}, env());
+  ASSERT_EQ(query_only.exit_code, 0) << query_only.all();
+  auto replaced =
+      run_tool({"restore", only_backup().string(), "--mode", "replace", "--yes"}, env());
+  EXPECT_EQ(replaced.exit_code, 0) << replaced.all();
+  for (const char* key : {"app/config", "app/other", "top"})
+    EXPECT_TRUE(agent_->run_cli({"kv", "get", key}).ok()) << key << " was deleted";
 }
 
 }  // namespace
