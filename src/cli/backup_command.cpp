@@ -39,7 +39,7 @@ Result<ops::BackupOptions> backup_options(const config::Config& config) {
                  "both a passphrase (CRYPTO_PASSWORD) and --encrypt-to recipients are set: age "
                  "encrypts a backup to one or the other; choose one");
   }
-  options.mode = *ops::parse_backup_mode(config.get(option::kBackupMode));
+  CSNAP_ASSIGN_OR_RETURN(options.mode, ops::parse_backup_mode(config.get(option::kBackupMode)));
   CSNAP_ASSIGN_OR_RETURN(auto kinds, selected_kinds(config));
   if (options.mode == ops::BackupMode::raft &&
       (config.is_set(option::kOnly) || config.is_set(option::kPrefix))) {

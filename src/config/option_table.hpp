@@ -195,8 +195,9 @@ inline constexpr OptionSpec kOptionTable[] = {
      .file_key = "mode",
      .type = OptionType::choice,
      .default_value = "logical",
-     .help = "what a backup holds: logical (KV, ACLs, prepared queries), raft (Consul's own "
-             "snapshot, GET /v1/snapshot, as raft.snap; needs acl = \"write\") or both",
+     .help = "what a backup holds: logical (KV, ACLs, prepared queries, config entries), raft "
+             "(Consul's own snapshot, GET /v1/snapshot, as raft.snap; needs acl = \"write\") or "
+             "both",
      .scope = scope_backup,
      .choices = "logical|raft|both",
      .flag = "mode"},
